@@ -1,0 +1,128 @@
+"""Typed config schemas. Hydra merges the YAML groups of ``conf/`` into :class:`HptConfig`.
+
+Groups whose keys are fixed (dataset, features, metric, cv, resources, trainer) are dataclasses, so a
+typo such as ``resources.max_concurent_runs=3`` fails at composition with the full key path. Groups
+that carry arbitrary constructor arguments (model, sampler, policy, compute, search_space) are
+``Dict[str, Any]`` and are validated when the experiment is built.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from hydra.core.config_store import ConfigStore
+
+
+@dataclass
+class DatasetConfig:
+    """Where the rows come from.
+
+    ``kind``: ``talkingdata`` (the seed's seven files; generated when ``path`` is null),
+    ``sklearn`` (a bundled dataset by ``name``), or ``file`` (a CSV/Parquet ``path`` with a
+    ``target`` column).
+    """
+
+    kind: str = "talkingdata"
+    name: str | None = None
+    path: str | None = None
+    target: str | None = None
+    n_devices: int = 3000
+    seed: int = 0
+    compress: bool = False
+    sample_rows: int | None = None
+
+
+@dataclass
+class FeaturesConfig:
+    """Feature sets computed from the raw dataset; ``sets: null`` uses the table as it is."""
+
+    name: str = "none"
+    sets: list[str] | None = None
+
+
+@dataclass
+class MetricConfig:
+    """HyperDrive's ``primary_metric_name`` / ``primary_metric_goal``."""
+
+    primary_metric: str = "neg_log_loss"
+    goal: str = "maximize"
+
+
+@dataclass
+class CVConfig:
+    """K-fold cross-validation as scikit-learn makes it (stratified for classifiers)."""
+
+    n_splits: int = 5
+    shuffle: bool = False
+    seed: int = 0
+    return_train_score: bool = False
+    error_score: Any = "nan"
+
+
+@dataclass
+class ResourcesConfig:
+    """HyperDrive's resource limits plus hpt's failure budget."""
+
+    max_total_runs: int | None = None
+    max_concurrent_runs: int | None = None
+    max_duration_minutes: float | None = None
+    trial_timeout_minutes: float | None = None
+    max_retries: int = 2
+    max_failed_runs: int | None = None
+    threads_per_trial: int = 1
+
+
+@dataclass
+class TrainerConfig:
+    """``kind: cv`` is the built-in cross-validation trainer; ``kind: script`` runs a user script."""
+
+    kind: str = "cv"
+    script: str | None = None
+    args: list[Any] = field(default_factory=list)
+    python: str | None = None
+
+
+@dataclass
+class HptConfig:
+    name: str = "default"
+    seed: int = 0
+    dataset: DatasetConfig = field(default_factory=DatasetConfig)
+    features: FeaturesConfig = field(default_factory=FeaturesConfig)
+    model: dict[str, Any] = field(default_factory=dict)
+    search_space: dict[str, Any] = field(default_factory=dict)
+    sampler: dict[str, Any] = field(
+        default_factory=lambda: {"_target_": "hpt.samplers.GridSampler"}
+    )
+    policy: dict[str, Any] = field(
+        default_factory=lambda: {"_target_": "hpt.policies.NoTerminationPolicy"}
+    )
+    metric: MetricConfig = field(default_factory=MetricConfig)
+    cv: CVConfig = field(default_factory=CVConfig)
+    resources: ResourcesConfig = field(default_factory=ResourcesConfig)
+    compute: dict[str, Any] = field(
+        default_factory=lambda: {"_target_": "launchers.local.LocalLauncher"}
+    )
+    trainer: TrainerConfig = field(default_factory=TrainerConfig)
+    refit: bool = True
+    experiment: Any = None
+
+
+def register_schemas() -> None:
+    """Make ``schema`` available to ``conf/config.yaml``'s defaults list (idempotent)."""
+    ConfigStore.instance().store(name="schema", node=HptConfig)
+
+
+# Keys whose changes alter results; resume refuses to continue across a change to any of them.
+RESULT_KEYS: tuple[str, ...] = (
+    "dataset",
+    "features",
+    "model",
+    "search_space",
+    "sampler",
+    "metric",
+    "cv",
+    "trainer",
+    "seed",
+    "policy",
+)

@@ -1,0 +1,112 @@
+"""The append-only event journal: the single source of truth of a sweep.
+
+One JSON object per line, each with ``seq`` (0, 1, 2, ...), ``t`` (UNIX time) and ``event``.
+Lines are flushed as they are written; events that change a trial's final state are also
+``fsync``-ed, so a power cut loses at most the reports of running trials. Everything else in a run
+dir is derived from the journal by :func:`hpt.state.SweepState.replay`.
+
+A torn last line (the driver died mid-write) is ignored when reading and cut off before the next
+append, so the file stays one valid event per line.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import IO, Any
+
+JOURNAL_NAME = "journal.jsonl"
+
+# Events after which the state a user cares about changed for good: make them durable.
+_DURABLE = frozenset(
+    {
+        "sweep_created",
+        "sweep_resumed",
+        "proposed",
+        "completed",
+        "failed",
+        "terminated",
+        "timed_out",
+        "cancelled",
+        "lost",
+        "sweep_finished",
+        "sweep_aborted",
+        "sweep_interrupted",
+        "budget_extended",
+    }
+)
+
+
+def _complete_lines(path: Path) -> tuple[list[dict[str, Any]], int]:
+    """Parse every complete line; return the events and the byte length of the valid prefix."""
+    data = path.read_bytes()
+    events: list[dict[str, Any]] = []
+    valid = 0
+    while True:
+        newline = data.find(b"\n", valid)
+        if newline < 0:
+            break  # a tail with no newline is a torn write
+        raw = data[valid:newline]
+        if raw.strip():
+            try:
+                events.append(json.loads(raw))
+            except json.JSONDecodeError:
+                break  # a torn line can only be the last one written; stop here
+        valid = newline + 1
+    return events, valid
+
+
+def read_journal(run_dir: str | os.PathLike[str]) -> list[dict[str, Any]]:
+    """All complete events of the journal in ``run_dir`` (empty if there is none)."""
+    path = Path(run_dir) / JOURNAL_NAME
+    if not path.exists():
+        return []
+    return _complete_lines(path)[0]
+
+
+class Journal:
+    """Appends events to ``run_dir/journal.jsonl``. Not thread-safe: the sweep loop owns it."""
+
+    def __init__(self, run_dir: str | os.PathLike[str]) -> None:
+        self.path = Path(run_dir) / JOURNAL_NAME
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self._seq = 0
+        if self.path.exists():
+            events, valid = _complete_lines(self.path)
+            if valid < self.path.stat().st_size:
+                with open(self.path, "r+b") as handle:  # drop the torn tail before appending
+                    handle.truncate(valid)
+            self._seq = (events[-1]["seq"] + 1) if events else 0
+        self._handle: IO[str] | None = open(self.path, "a", encoding="utf-8")  # noqa: SIM115
+
+    def append(self, event: str, **fields: Any) -> dict[str, Any]:
+        """Write one event and return it (with ``seq`` and ``t`` filled in)."""
+        record = {"seq": self._seq, "t": round(time.time(), 6), "event": event, **fields}
+        line = json.dumps(record, separators=(",", ":"), default=_json_default)
+        assert self._handle is not None, "journal is closed"
+        self._handle.write(line + "\n")
+        self._handle.flush()
+        if event in _DURABLE:
+            os.fsync(self._handle.fileno())
+        self._seq += 1
+        return record
+
+    def close(self) -> None:
+        if self._handle is not None:
+            self._handle.close()
+            self._handle = None
+
+    def __iter__(self) -> Iterator[dict[str, Any]]:
+        return iter(read_journal(self.path.parent))
+
+
+def _json_default(value: Any) -> Any:
+    """numpy scalars and other simple types that ``json`` does not know."""
+    if hasattr(value, "item"):
+        return value.item()
+    if isinstance(value, Path):
+        return str(value)
+    raise TypeError(f"not JSON serialisable: {type(value).__name__}")

@@ -1,0 +1,287 @@
+"""The sweep loop: one asynchronous loop that drives sampler, launcher, policy and journal.
+
+Every state change is first appended to the journal, then applied to the in-memory state (the
+same :meth:`SweepState.apply` a resume replays), so the journal is always the truth.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections import deque
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from hpt.errors import SweepAborted
+from hpt.journal import Journal
+from hpt.policies import NoTerminationPolicy, StopReason, TerminationPolicy
+from hpt.samplers import Sampler
+from hpt.state import SweepState
+from hpt.trial import TrialSpec, TrialStatus, trial_id
+from launchers.base import Launcher
+
+log = logging.getLogger("hpt")
+
+POLL_SECONDS = 0.2
+FAIL_FAST_TRIALS = 3  # this many first trials failing alike, with none completed, aborts
+
+
+@dataclass
+class Limits:
+    """The sweep's budget; ``None`` means unlimited."""
+
+    max_total_runs: int | None = None
+    max_duration_minutes: float | None = None
+    trial_timeout_minutes: float | None = None
+    max_retries: int = 2
+    max_failed_runs: int | None = None
+    error_score_raise: bool = False
+
+
+@dataclass
+class _Running:
+    spec: TrialSpec
+    started: float  # monotonic
+    stop_kind: str | None = None  # terminated | timed_out | cancelled, once a stop was asked
+    stop_reason: dict[str, Any] | None = None
+
+
+@dataclass
+class SweepLoop:
+    """Runs trials until the sampler is exhausted or a limit is reached.
+
+    ``on_change`` is called after every trial state change (derived files, progress display).
+    """
+
+    journal: Journal
+    state: SweepState
+    sampler: Sampler
+    launcher: Launcher
+    limits: Limits
+    goal: str
+    policy: TerminationPolicy = field(default_factory=NoTerminationPolicy)
+    on_change: Callable[[SweepState], None] | None = None
+    on_event: Callable[[dict[str, Any], SweepState], None] | None = None
+    _running: dict[str, _Running] = field(default_factory=dict)
+    _queue: deque[TrialSpec] = field(default_factory=deque)
+    _exhausted: bool = False
+    _abort: str | None = None
+    _session_start: float = 0.0
+    _prior_elapsed: float = 0.0
+
+    def _record(self, event: str, **fields: Any) -> dict[str, Any]:
+        record = self.journal.append(event, **fields)
+        self.state.apply(record)
+        if self.on_event is not None:
+            self.on_event(record, self.state)
+        return record
+
+    # -- scheduling --------------------------------------------------------------------------
+    def requeue_unfinished(self) -> None:
+        """Queue trials a previous session left in flight (their running state is not trusted)."""
+        for trial in self.state.unfinished():
+            self._record("requeued", trial_id=trial.trial_id)
+            self._queue.append(trial.resume_spec())
+
+    def _budget_left(self) -> bool:
+        total = self.limits.max_total_runs
+        return total is None or self.state.next_number < total
+
+    def _next_spec(self) -> TrialSpec | None:
+        if self._queue:
+            return self._queue.popleft()
+        if self._exhausted or not self._budget_left():
+            return None
+        number = self.state.next_number
+        params = self.sampler.suggest(number, self.state.records())
+        if params is None:
+            self._exhausted = True
+            return None
+        tid = trial_id(number)
+        self._record("proposed", trial_id=tid, number=number, params=params)
+        return TrialSpec(tid, number, 1, params)
+
+    def _elapsed(self) -> float:
+        return self._prior_elapsed + (time.monotonic() - self._session_start)
+
+    def _out_of_time(self) -> bool:
+        limit = self.limits.max_duration_minutes
+        return limit is not None and self._elapsed() >= limit * 60
+
+    def _fill(self) -> None:
+        while len(self._running) < self.launcher.capacity and self._abort is None:
+            if self._out_of_time():
+                return
+            spec = self._next_spec()
+            if spec is None:
+                return
+            self._running[spec.trial_id] = _Running(spec, time.monotonic())
+            self.launcher.start(spec)
+
+    # -- events ------------------------------------------------------------------------------
+    def _handle(self, event: dict[str, Any]) -> None:
+        kind = event.get("event")
+        tid = str(event.get("trial_id"))
+        running = self._running.get(tid)
+        if running is None or int(event.get("attempt", -1)) != running.spec.attempt:
+            return  # a late event from an attempt that was already written off
+        fields = {k: v for k, v in event.items() if k not in ("event", "seq", "t")}
+        if kind in ("started", "fold", "report"):
+            self._record(str(kind), **fields)
+            return
+        del self._running[tid]
+        if kind == "finished":
+            failed_folds = event.get("failed_folds") or []
+            if failed_folds:
+                errors = event.get("errors") or []
+                self._record(
+                    "failed",
+                    trial_id=tid,
+                    attempt=running.spec.attempt,
+                    value=event.get("value"),
+                    error=f"{len(failed_folds)} fold(s) failed and were scored with error_score",
+                    traceback="\n".join(errors),
+                )
+            else:
+                self._record(
+                    "completed",
+                    trial_id=tid,
+                    attempt=running.spec.attempt,
+                    value=event["value"],
+                    **({"warnings": event["warnings"]} if event.get("warnings") else {}),
+                )
+        elif kind == "failed":
+            self._record(
+                "failed",
+                trial_id=tid,
+                attempt=running.spec.attempt,
+                error=event.get("error"),
+                traceback=event.get("traceback"),
+            )
+            if self.limits.error_score_raise:
+                self._abort = f"trial {tid} failed and error_score=raise: {event.get('error')}"
+        elif kind == "stopped" or (kind == "lost" and running.stop_kind is not None):
+            status = running.stop_kind or "cancelled"
+            extra: dict[str, Any] = {}
+            if status == "terminated":
+                extra["reason"] = running.stop_reason
+            elif status == "timed_out":
+                extra["error"] = (
+                    f"trial exceeded trial_timeout_minutes={self.limits.trial_timeout_minutes}"
+                )
+            self._record(status, trial_id=tid, attempt=running.spec.attempt, **extra)
+        elif kind == "lost":
+            self._record(
+                "lost", trial_id=tid, attempt=running.spec.attempt, reason=event.get("reason")
+            )
+            trial = self.state.trials[tid]
+            if trial.lost_attempts <= self.limits.max_retries:
+                log.warning(
+                    "trial %s attempt %d lost (%s); retrying",
+                    tid,
+                    running.spec.attempt,
+                    event.get("reason"),
+                )
+                self._queue.appendleft(trial.resume_spec())
+            else:
+                self._record(
+                    "failed",
+                    trial_id=tid,
+                    attempt=running.spec.attempt,
+                    error=f"infrastructure failure, {trial.lost_attempts} attempts lost "
+                    f"(max_retries={self.limits.max_retries}): {event.get('reason')}",
+                )
+        self._after_trial_end()
+        if self.on_change is not None:
+            self.on_change(self.state)
+
+    def _after_trial_end(self) -> None:
+        failed = [t for t in self.state.ordered() if t.status is TrialStatus.FAILED]
+        limit = self.limits.max_failed_runs
+        if limit is not None and len(failed) >= limit and self._abort is None:
+            self._abort = f"{len(failed)} trials failed (max_failed_runs={limit}); last error: " + (
+                failed[-1].error or "?"
+            )
+        completed = self.state.count(TrialStatus.COMPLETED)
+        if completed == 0 and self._abort is None:
+            first = [t for t in self.state.ordered() if t.status.is_finished()][:FAIL_FAST_TRIALS]
+            if (
+                len(first) == FAIL_FAST_TRIALS
+                and all(t.status is TrialStatus.FAILED for t in first)
+                and len({t.error for t in first}) == 1
+            ):
+                self._abort = (
+                    f"the first {FAIL_FAST_TRIALS} trials all failed with the same error: "
+                    f"{first[0].error}"
+                )
+
+    # -- policy and limits -------------------------------------------------------------------
+    def _apply_policy(self) -> None:
+        candidates = {tid for tid, r in self._running.items() if r.stop_kind is None}
+        if not candidates:
+            return
+        history = {t.trial_id: list(t.values) for t in self.state.ordered() if t.values}
+        running_ids = {tid for tid in candidates if tid in history}
+        if not running_ids:
+            return
+        explain = getattr(self.policy, "explain", None)
+        if callable(explain):
+            reasons: dict[str, StopReason] = explain(history, goal=self.goal, running=running_ids)
+        else:
+            stop = self.policy.decide(history, goal=self.goal, running=running_ids)
+            reasons = {
+                tid: StopReason(len(history[tid]), history[tid][-1], None, type(self.policy).__name__)
+                for tid in stop
+            }
+        for tid, reason in sorted(reasons.items()):
+            running = self._running[tid]
+            running.stop_kind = "terminated"
+            running.stop_reason = {
+                "interval": reason.interval,
+                "value": reason.value,
+                "threshold": reason.threshold,
+                "rule": reason.rule,
+            }
+            self._record("stop_requested", trial_id=tid, reason=running.stop_reason)
+            self.launcher.stop(tid)
+
+    def _enforce_time(self) -> None:
+        timeout = self.limits.trial_timeout_minutes
+        now = time.monotonic()
+        if timeout is not None:
+            for tid, running in list(self._running.items()):
+                if running.stop_kind is None and now - running.started >= timeout * 60:
+                    running.stop_kind = "timed_out"
+                    self.launcher.stop(tid, hard=True)
+        if self._out_of_time() or self._abort is not None:
+            for tid, running in list(self._running.items()):
+                if running.stop_kind in (None, "terminated"):
+                    running.stop_kind = "cancelled"
+                    self.launcher.stop(tid, hard=True)
+
+    # -- main --------------------------------------------------------------------------------
+    def run(self, prior_elapsed: float = 0.0) -> str:
+        """Run to the end; returns why it ended. Raises :class:`SweepAborted` on abort."""
+        self._session_start = time.monotonic()
+        self._prior_elapsed = prior_elapsed
+        while True:
+            self._fill()
+            if not self._running:
+                break
+            for event in self.launcher.poll(POLL_SECONDS):
+                self._handle(event)
+            if self._abort is None:
+                self._apply_policy()
+            self._enforce_time()
+        if self._abort is not None:
+            self._record("sweep_aborted", reason=self._abort)
+            raise SweepAborted(self._abort)
+        if self._out_of_time():
+            reason = f"max_duration_minutes={self.limits.max_duration_minutes} reached"
+        elif self._exhausted:
+            reason = "search space exhausted"
+        else:
+            reason = f"max_total_runs={self.limits.max_total_runs} reached"
+        self._record("sweep_finished", reason=reason)
+        return reason

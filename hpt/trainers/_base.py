@@ -1,0 +1,49 @@
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from hpt.trial import TrialSpec
+
+Emit = Callable[[dict[str, Any]], None]
+"""Sends one JSON-serialisable event to the driver (``{"event": "report", ...}``)."""
+
+ShouldStop = Callable[[], bool]
+"""Returns True once the driver asked this trial to stop; polled between folds/rounds."""
+
+
+class TrialStopped(Exception):  # noqa: N818 - a control-flow signal, not an error
+    """Raised inside a trainer when ``should_stop()`` turned true; the worker reports ``stopped``."""
+
+
+@dataclass(frozen=True)
+class TrialOutcome:
+    """What a trainer returns when the trial ran to the end.
+
+    ``value`` is the final primary metric; ``failed_folds`` lists folds scored with
+    ``error_score`` after raising (their tracebacks in ``errors``).
+    """
+
+    value: float
+    failed_folds: tuple[int, ...] = ()
+    errors: tuple[str, ...] = ()
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+class Trainer(ABC):
+    """Evaluates configurations on a worker. Shipped to each worker once per sweep (with its data).
+
+    ``run`` must call ``emit`` with ``{"event": "report", "interval": n, "value": v}`` each time
+    the primary metric is known (one interval), ``{"event": "fold", ...}`` after each completed
+    fold (CV trainers), poll ``should_stop`` between units of work and raise
+    :class:`TrialStopped` when it is true. Any other exception is the trial's own failure.
+    """
+
+    @abstractmethod
+    def run(self, spec: TrialSpec, emit: Emit, should_stop: ShouldStop) -> TrialOutcome:
+        """Evaluate ``spec.params``; events carry no trial id (the worker adds it)."""
+
+    def setup(self) -> None:  # noqa: B027 - optional hook
+        """Called once on the worker after unpickling (e.g. to set thread limits)."""

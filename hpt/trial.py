@@ -1,0 +1,110 @@
+"""Frozen records that cross boundaries: trial status, specs and the sampler's view of history."""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+
+class TrialStatus(enum.StrEnum):
+    """Lifecycle of a trial. ``is_finished`` states never change again."""
+
+    PROPOSED = "proposed"
+    RUNNING = "running"
+    COMPLETED = "completed"
+    FAILED = "failed"
+    TERMINATED = "terminated"  # stopped early by the policy
+    TIMED_OUT = "timed_out"  # hit trial_timeout_minutes
+    CANCELLED = "cancelled"  # the sweep ended (time limit, abort) while it ran
+
+    def is_finished(self) -> bool:
+        return self not in (TrialStatus.PROPOSED, TrialStatus.RUNNING)
+
+
+def trial_id(number: int) -> str:
+    """The id of trial ``number``: zero-padded so ids sort like numbers in listings."""
+    return f"{number:04d}"
+
+
+@dataclass(frozen=True)
+class FoldResult:
+    """One completed cross-validation fold of a trial."""
+
+    fold: int
+    test_score: float
+    fit_time: float
+    score_time: float
+    train_score: float | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "fold": self.fold,
+            "test_score": self.test_score,
+            "fit_time": self.fit_time,
+            "score_time": self.score_time,
+            "train_score": self.train_score,
+        }
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> FoldResult:
+        return cls(
+            fold=int(data["fold"]),
+            test_score=float(data["test_score"]),
+            fit_time=float(data["fit_time"]),
+            score_time=float(data["score_time"]),
+            train_score=None if data.get("train_score") is None else float(data["train_score"]),
+        )
+
+
+@dataclass(frozen=True)
+class TrialSpec:
+    """Everything a worker needs to run one attempt of a trial; JSON-serialisable.
+
+    ``done_folds`` carries folds completed by an earlier attempt (after a resume) so the worker
+    skips them; ``reported`` carries the metric values already reported, so intervals continue.
+    """
+
+    trial_id: str
+    number: int
+    attempt: int
+    params: Mapping[str, Any]
+    done_folds: tuple[FoldResult, ...] = ()
+    reported: tuple[float, ...] = ()
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "trial_id": self.trial_id,
+            "number": self.number,
+            "attempt": self.attempt,
+            "params": dict(self.params),
+            "done_folds": [f.to_json() for f in self.done_folds],
+            "reported": list(self.reported),
+        }
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> TrialSpec:
+        return cls(
+            trial_id=str(data["trial_id"]),
+            number=int(data["number"]),
+            attempt=int(data["attempt"]),
+            params=dict(data["params"]),
+            done_folds=tuple(FoldResult.from_json(f) for f in data.get("done_folds", ())),
+            reported=tuple(float(v) for v in data.get("reported", ())),
+        )
+
+
+@dataclass(frozen=True)
+class TrialRecord:
+    """A trial as samplers and reports see it (rebuilt from the journal)."""
+
+    trial_id: str
+    number: int
+    params: Mapping[str, Any]
+    status: TrialStatus
+    values: tuple[float, ...] = ()  # primary-metric reports, in order (the intervals)
+    folds: tuple[FoldResult, ...] = ()
+    value: float | None = None  # the final primary metric (mean test score) when completed
+    error: str | None = None
+    extra: Mapping[str, Any] = field(default_factory=dict)

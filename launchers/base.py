@@ -1,0 +1,53 @@
+"""The launcher interface shared by every compute target."""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from typing import Any
+
+from hpt.trainers import Trainer
+from hpt.trial import TrialSpec
+
+
+class Launcher(ABC):
+    """Runs trial attempts somewhere and streams their events back. Execution only, no strategy.
+
+    Lifecycle: ``open(trainer)`` ships the trainer and its data to the workers once; then the
+    sweep loop calls ``start`` while fewer than ``capacity`` attempts are in flight, ``poll`` to
+    collect events, and ``stop`` to end an attempt early; ``close`` releases everything.
+
+    Events are the dicts produced by :func:`hpt.worker.execute` (``started``, ``fold``,
+    ``report``, ``finished``, ``failed``, ``stopped``), each tagged with ``trial_id`` and
+    ``attempt``, plus ``{"event": "lost", "reason": ...}`` when an attempt ended without a
+    terminal event (worker crashed, executor lost, connection dropped, or a hard stop). Every
+    started attempt ends with exactly one of finished/failed/stopped/lost.
+    """
+
+    capacity: int = 1
+
+    def open(self, trainer: Trainer) -> None:  # noqa: B027 - optional hook
+        """Ship ``trainer`` (with its data) to the workers; called once before any ``start``."""
+
+    @abstractmethod
+    def start(self, spec: TrialSpec) -> None:
+        """Begin running ``spec``; never blocks on the trial itself."""
+
+    @abstractmethod
+    def poll(self, timeout: float) -> list[dict[str, Any]]:
+        """Events that arrived since the last call, waiting up to ``timeout`` s for the first."""
+
+    @abstractmethod
+    def stop(self, trial_id: str, *, hard: bool = False) -> None:
+        """Ask a running attempt to stop (between folds/rounds); ``hard`` kills it now."""
+
+    def close(self) -> None:  # noqa: B027 - optional hook
+        """Stop all workers and release resources; idempotent."""
+
+    def describe(self) -> str:
+        return f"{type(self).__name__}(capacity={self.capacity})"
+
+    def __enter__(self) -> Launcher:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()

@@ -8,8 +8,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from hpt.errors import ConfigError, HptError, SweepAborted
 from hpt._metrics_log import log
+from hpt.errors import ConfigError, HptError, SweepAborted
 
 __version__ = "0.1.0"
 
@@ -24,7 +24,7 @@ def tune(cfg: Any, run_dir: Any = None) -> TuneResult:
     return _tune(cfg, run_dir)
 
 
-def resume(run_dir: Any, **kwargs: Any) -> TuneResult:
+def resume(run_dir: Any, **kwargs: Any) -> TuneResult | None:
     """Continue an interrupted sweep; see :func:`hpt.api.resume`."""
     from hpt.api import resume as _resume
 

@@ -8,8 +8,8 @@ from __future__ import annotations
 import logging
 import os
 import tempfile
-import warnings
 import time
+import warnings
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -90,7 +90,11 @@ def build_trainer(exp: Experiment, dataset: Any) -> Trainer:
     if cv_cfg.shuffle:
         kind = StratifiedKFold if is_classifier(estimator) else KFold
         splitter = kind(int(cv_cfg.n_splits), shuffle=True, random_state=int(cv_cfg.seed))
-    folds = list(check_cv(splitter, dataset.y, classifier=is_classifier(estimator)).split(dataset.X, dataset.y))
+    folds = list(
+        check_cv(splitter, dataset.y, classifier=is_classifier(estimator)).split(
+            dataset.X, dataset.y
+        )
+    )
     error_score = Experiment._error_score(cv_cfg.error_score)
     kwargs: dict[str, Any] = {
         "error_score": error_score,
@@ -100,7 +104,13 @@ def build_trainer(exp: Experiment, dataset: Any) -> Trainer:
         from hpt.trainers._rounds import BoostingRoundTrainer
 
         return BoostingRoundTrainer(
-            estimator, dataset.X, dataset.y, folds, exp.metric, report_every=exp.report_every, **kwargs
+            estimator,
+            dataset.X,
+            dataset.y,
+            folds,
+            exp.metric,
+            report_every=exp.report_every,
+            **kwargs,
         )
     return CrossValidationTrainer(estimator, dataset.X, dataset.y, folds, exp.metric, **kwargs)
 
@@ -113,7 +123,7 @@ def build_launcher(exp: Experiment, capacity: int | None = None) -> Launcher:
     if wanted is not None and planned is not None and wanted > planned:
         log.info("max_concurrent_runs=%d capped at %d (the number of trials)", wanted, planned)
         wanted = planned
-    launcher = construct("compute", compute, capacity=wanted)
+    launcher = construct("compute", {str(k): v for k, v in compute.items()}, capacity=wanted)
     if not isinstance(launcher, Launcher):
         raise ConfigError("compute._target_", f"{compute['_target_']} is not a hpt Launcher")
     return launcher
@@ -121,6 +131,7 @@ def build_launcher(exp: Experiment, capacity: int | None = None) -> Launcher:
 
 def _progress(exp: Experiment) -> Any:
     planned = exp.planned_trials()
+
     def on_event(event: dict[str, Any], state: SweepState) -> None:
         kind = event["event"]
         if kind not in ("completed", "failed", "terminated", "timed_out", "cancelled"):
@@ -129,7 +140,11 @@ def _progress(exp: Experiment) -> Any:
         done = sum(1 for t in state.trials.values() if t.status.is_finished())
         total = f"/{planned}" if planned else ""
         best = best_trial(state, exp.goal)
-        best_text = f"best {best.value:.5f} (trial {best.trial_id})" if best and best.value is not None else "no best yet"
+        best_text = (
+            f"best {best.value:.5f} (trial {best.trial_id})"
+            if best and best.value is not None
+            else "no best yet"
+        )
         if kind == "completed":
             what = f"{exp.metric} {trial.value:.5f}"
         elif kind == "terminated":
@@ -195,7 +210,9 @@ def _run(
     return _finish(exp, run_dir, state, dataset, reason)
 
 
-def _finish(exp: Experiment, run_dir: Path, state: SweepState, dataset: Any, reason: str) -> TuneResult:
+def _finish(
+    exp: Experiment, run_dir: Path, state: SweepState, dataset: Any, reason: str
+) -> TuneResult:
     n_folds = exp.n_folds
     results = cv_results(state, exp.space.names, n_folds) if n_folds else {}
     best = best_trial(state, exp.goal)
@@ -239,7 +256,11 @@ def refit(exp: Experiment, dataset: Any, params: dict[str, Any], run_dir: Path) 
     os.close(fd)
     joblib.dump(estimator, tmp)
     os.replace(tmp, run_dir / "model.joblib")
-    log.info("refit the best configuration on all %d rows in %.1fs", dataset.X.shape[0], time.perf_counter() - started)
+    log.info(
+        "refit the best configuration on all %d rows in %.1fs",
+        dataset.X.shape[0],
+        time.perf_counter() - started,
+    )
     return estimator
 
 
@@ -256,7 +277,9 @@ def tune(cfg: Any, run_dir: str | os.PathLike[str] | None = None) -> TuneResult:
     directory = Path(run_dir) if run_dir is not None else new_run_dir()
     directory.mkdir(parents=True, exist_ok=True)
     if read_journal(directory):
-        raise HptError(f"{directory} already holds a sweep; continue it with: hpt resume {directory}")
+        raise HptError(
+            f"{directory} already holds a sweep; continue it with: hpt resume {directory}"
+        )
     (directory / CONFIG_NAME).write_text(OmegaConf.to_yaml(cfg, resolve=False))
     dataset = load_dataset(cfg.dataset, cfg.features) if exp.trainer_kind == "cv" else None
     launcher = build_launcher(exp)
@@ -346,7 +369,9 @@ def resume(
         if extend < 1:
             raise ConfigError("--extend", f"must be >= 1, got {extend}")
         budget = (budget if budget is not None else len(state.trials)) + extend
-    elif exp.limits.max_total_runs is not None and (budget is None or exp.limits.max_total_runs > budget):
+    elif exp.limits.max_total_runs is not None and (
+        budget is None or exp.limits.max_total_runs > budget
+    ):
         budget = exp.limits.max_total_runs
     failed = [t for t in state.ordered() if t.status is TrialStatus.FAILED]
     nothing_new = budget == state.max_total_runs and not (rerun_failed and failed)
@@ -361,7 +386,11 @@ def resume(
             )
             return None
     dataset = load_dataset(cfg.dataset, cfg.features) if exp.trainer_kind == "cv" else None
-    if dataset is not None and state.header.get("data_fingerprint") not in (None, dataset.fingerprint) and not force:
+    if (
+        dataset is not None
+        and state.header.get("data_fingerprint") not in (None, dataset.fingerprint)
+        and not force
+    ):
         raise ConfigError(
             "dataset",
             "the training data differs from the data the sweep started with; restore it or pass "
@@ -380,5 +409,7 @@ def resume(
         for trial in failed:
             state.apply(journal.append("requeued", trial_id=trial.trial_id, reset=True))
     done = sum(1 for t in state.trials.values() if t.status.is_finished())
-    log.info("resuming %s: %d trial(s) done, %d to re-run", directory, done, len(state.unfinished()))
+    log.info(
+        "resuming %s: %d trial(s) done, %d to re-run", directory, done, len(state.unfinished())
+    )
     return _run(exp, directory, journal, state, dataset, launcher, resumed=True)

@@ -83,7 +83,9 @@ def one_line(err: BaseException) -> str:
     if missing_primary:
         return f"experiment config {missing_primary.group(1)!r} not found; check --config-name"
     cause = err.__cause__ or err.__context__
-    full_key = re.search(r"full_key: (\S+)", text) or (cause and re.search(r"full_key: (\S+)", str(cause)))
+    full_key = re.search(r"full_key: (\S+)", text) or (
+        cause and re.search(r"full_key: (\S+)", str(cause))
+    )
     head = _first_line(text)
     if "Could not override" in head or "Could not append" in head:
         key_match = re.search(r"'([^']+)'", head)
@@ -115,7 +117,7 @@ def _job_overrides(overrides: list[str], multirun: bool) -> list[list[str]]:
 
     parsed = OverridesParser.create().parse_overrides(overrides)
     if not multirun:
-        sweeps = [o.input_line for o in parsed if o.is_sweep_override()]
+        sweeps = [o.input_line or "" for o in parsed if o.is_sweep_override()]
         if sweeps:
             raise ConfigError(
                 sweeps[0].split("=")[0],
@@ -246,7 +248,9 @@ def _cmd_resume(argv: list[str], *, rerun_failed: bool = False) -> int:
 
     parser = argparse.ArgumentParser(prog=f"hpt {'rerun-failed' if rerun_failed else 'resume'}")
     parser.add_argument("run_dir")
-    parser.add_argument("--force", action="store_true", help="accept config changes that alter results")
+    parser.add_argument(
+        "--force", action="store_true", help="accept config changes that alter results"
+    )
     parser.add_argument("--extend", type=int, default=None, help="add N trials to the budget")
     parser.add_argument("overrides", nargs="*", help="key=value changes, e.g. compute=spark")
     args = parser.parse_args(argv)

@@ -39,7 +39,9 @@ def locate(key: str, path: Any) -> Any:
             key, f"cannot import {path!r} ({err}); install the package or fix the path"
         ) from None
     if not hasattr(module, attr):
-        close = difflib.get_close_matches(attr, [n for n in dir(module) if not n.startswith("_")], 1)
+        close = difflib.get_close_matches(
+            attr, [n for n in dir(module) if not n.startswith("_")], 1
+        )
         hint = f"; did you mean {module_name}.{close[0]}?" if close else ""
         raise ConfigError(key, f"{module_name!r} has no attribute {attr!r}{hint}")
     return getattr(module, attr)
@@ -195,7 +197,9 @@ class Experiment:
         for name in space.names:
             if name not in valid:
                 close = difflib.get_close_matches(name, sorted(valid), 1)
-                hint = f"did you mean {close[0]!r}?" if close else "see the estimator's get_params()"
+                hint = (
+                    f"did you mean {close[0]!r}?" if close else "see the estimator's get_params()"
+                )
                 raise ConfigError(
                     f"search_space.{name}",
                     f"{type(estimator).__name__} has no parameter {name!r}; {hint}",
@@ -209,8 +213,14 @@ class Experiment:
         names = sorted(get_scorer_names())
         if metric not in names:
             close = difflib.get_close_matches(metric, names, 3)
-            hint = f"did you mean {', '.join(close)}?" if close else "see sklearn.metrics.get_scorer_names()"
-            raise ConfigError("metric.primary_metric", f"unknown scikit-learn scorer {metric!r}; {hint}")
+            hint = (
+                f"did you mean {', '.join(close)}?"
+                if close
+                else "see sklearn.metrics.get_scorer_names()"
+            )
+            raise ConfigError(
+                "metric.primary_metric", f"unknown scikit-learn scorer {metric!r}; {hint}"
+            )
         if goal != "maximize":
             raise ConfigError(
                 "metric.goal",
@@ -254,13 +264,19 @@ class Experiment:
         if trials is None:
             lines.append("trials: unbounded (set resources.max_total_runs or max_duration_minutes)")
         else:
-            fits = f", fits: {trials * self.n_folds} ({trials} x {self.n_folds} folds)" if self.n_folds else ""
+            fits = (
+                f", fits: {trials * self.n_folds} ({trials} x {self.n_folds} folds)"
+                if self.n_folds
+                else ""
+            )
             lines.append(f"trials: {trials}{fits}")
         lines.append(f"metric: {self.metric} ({self.goal})")
         lines.append(f"policy: {type(self.policy).__name__} (interval unit: {self.interval_unit})")
         capacity = capacity or self.capacity
         if capacity is not None and trials is not None and capacity > trials:
-            lines.append(f"concurrency: capped at {trials} (max_concurrent_runs={capacity} > trials)")
+            lines.append(
+                f"concurrency: capped at {trials} (max_concurrent_runs={capacity} > trials)"
+            )
         elif capacity is not None:
             lines.append(f"concurrency: {capacity}")
         ends = []

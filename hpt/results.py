@@ -222,9 +222,12 @@ def write_results(
             run_dir / "cv_results.csv",
             table_csv(cv_results(state, param_names, n_folds, train_score=train_score)),
         )
-    atomic_write_text(run_dir / "sweeping_results.txt", sweeping_results_text(state, metric, n_folds))
     atomic_write_text(
-        run_dir / "best.json", json.dumps(best_json(state, metric, goal), indent=2, default=str) + "\n"
+        run_dir / "sweeping_results.txt", sweeping_results_text(state, metric, n_folds)
+    )
+    atomic_write_text(
+        run_dir / "best.json",
+        json.dumps(best_json(state, metric, goal), indent=2, default=str) + "\n",
     )
     atomic_write_text(run_dir / "metrics.csv", metrics_csv(state))
     for trial in state.ordered():

@@ -31,7 +31,11 @@ def _walk(node: Any) -> Any:
             if isinstance(raw, str) and _ENV.search(raw):
                 out[str(key)] = REDACTED
             else:
-                out[str(key)] = _walk(node[key]) if isinstance(node[key], DictConfig | ListConfig) else node[key]
+                out[str(key)] = (
+                    _walk(node[key])
+                    if isinstance(node[key], DictConfig | ListConfig)
+                    else node[key]
+                )
         return out
     if isinstance(node, ListConfig):
         return [_walk(v) if isinstance(v, DictConfig | ListConfig) else v for v in node]

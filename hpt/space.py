@@ -221,7 +221,9 @@ class QLogUniform(Distribution):
         return _quantize(math.exp(rng.uniform(self.low, self.high)), self.q)
 
     def expression(self) -> str:
-        low, high, bounds = (*self.linear, "linear") if self.linear else (self.low, self.high, "log")
+        low, high, bounds = (
+            (*self.linear, "linear") if self.linear else (self.low, self.high, "log")
+        )
         return f"qloguniform({_fmt(low)}, {_fmt(high)}, {_fmt(self.q)}, bounds={bounds})"
 
 
@@ -310,7 +312,9 @@ def _parse_expression(key: str, text: str) -> tuple[str, list[Any], dict[str, An
     return call.func.id, args, kwargs
 
 
-def _log_bounds(key: str, name: str, low: float, high: float, bounds: Any, text: str) -> tuple[float, float]:
+def _log_bounds(
+    key: str, name: str, low: float, high: float, bounds: Any, text: str
+) -> tuple[float, float]:
     """Return log-space bounds, resolving HyperDrive (log) vs Optuna/Ray (linear) conventions."""
     if bounds == "linear":
         if low <= 0 or high <= 0:
@@ -376,11 +380,14 @@ def _build(key: str, name: str, args: list[Any], kwargs: dict[str, Any], text: s
     v = values_by_name
     if name == "randint":
         if not isinstance(v["upper"], int) or v["upper"] < 1:
-            raise ConfigError(key, f"randint(upper) needs an integer upper >= 1, got {v['upper']!r}")
+            raise ConfigError(
+                key, f"randint(upper) needs an integer upper >= 1, got {v['upper']!r}"
+            )
         return RandInt(v["upper"])
     if "low" in v and v["low"] > v["high"]:
         raise ConfigError(
-            key, f"{name}: low <= high must hold, got low={v['low']!r}, high={v['high']!r}; swap them"
+            key,
+            f"{name}: low <= high must hold, got low={v['low']!r}, high={v['high']!r}; swap them",
         )
     if "sigma" in v and v["sigma"] <= 0:
         raise ConfigError(key, f"{name}: sigma must be > 0, got {v['sigma']!r}")

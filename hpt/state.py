@@ -10,7 +10,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from hpt.trial import FoldResult, TrialRecord, TrialStatus, TrialSpec
+from hpt.trial import FoldResult, TrialRecord, TrialSpec, TrialStatus
 
 # Journal event -> final trial status.
 TERMINAL_EVENTS: dict[str, TrialStatus] = {
@@ -163,7 +163,9 @@ class SweepState:
             trial.fold_runs += 1
         elif kind == "report":
             fold_index = event.get("fold")
-            trial.reports.append((float(event["value"]), None if fold_index is None else int(fold_index)))
+            trial.reports.append(
+                (float(event["value"]), None if fold_index is None else int(fold_index))
+            )
         elif kind == "lost":
             trial.lost_attempts += 1
             trial.status = TrialStatus.PROPOSED

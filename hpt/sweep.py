@@ -231,7 +231,9 @@ class SweepLoop:
         else:
             stop = self.policy.decide(history, goal=self.goal, running=running_ids)
             reasons = {
-                tid: StopReason(len(history[tid]), history[tid][-1], None, type(self.policy).__name__)
+                tid: StopReason(
+                    len(history[tid]), history[tid][-1], None, type(self.policy).__name__
+                )
                 for tid in stop
             }
         for tid, reason in sorted(reasons.items()):
@@ -271,8 +273,10 @@ class SweepLoop:
                 break
             for event in self.launcher.poll(POLL_SECONDS):
                 self._handle(event)
-            if self._abort is None:
-                self._apply_policy()
+                # Judge after every single report: a policy evaluates each trial at its latest
+                # interval, so batching reports could skip an evaluation point.
+                if event.get("event") == "report" and self._abort is None:
+                    self._apply_policy()
             self._enforce_time()
         if self._abort is not None:
             self._record("sweep_aborted", reason=self._abort)

@@ -14,6 +14,8 @@ import multiprocessing as mp
 import os
 import pickle
 import queue
+import signal
+import sys
 from dataclasses import dataclass
 from multiprocessing.connection import Connection, wait
 from multiprocessing.sharedctypes import Synchronized
@@ -28,10 +30,24 @@ log = logging.getLogger(__name__)
 _NO_STOP = -1
 
 
+def _die_with_parent() -> None:
+    """Ask Linux to SIGKILL this worker when the driver dies (even by SIGKILL): no orphans."""
+    if sys.platform.startswith("linux"):
+        try:
+            import ctypes
+
+            ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
+        except OSError:
+            pass
+    if os.getppid() == 1:  # the driver already died before the request took effect
+        os._exit(1)
+
+
 def _worker_main(conn: Connection, stop_flag: Synchronized) -> None:  # type: ignore[type-arg]
     """Worker process loop: receive the trainer once, then run trials until told to exit."""
     from hpt.worker import execute
 
+    _die_with_parent()
     trainer: Trainer = pickle.loads(conn.recv_bytes())
     trainer.setup()
     while True:
@@ -79,13 +95,13 @@ class LocalLauncher(Launcher):
         assert self._payload is not None
         parent, child = self._context.Pipe(duplex=True)
         stop_flag = self._context.Value("q", _NO_STOP, lock=False)
-        process = self._context.Process(
+        process = self._context.Process(  # type: ignore[attr-defined]
             target=_worker_main, args=(child, stop_flag), name=f"hpt-worker-{index}", daemon=True
         )
         process.start()
         child.close()
         parent.send_bytes(self._payload)  # the data reaches this worker once
-        return _Worker(index, process, parent, stop_flag)  # type: ignore[arg-type]
+        return _Worker(index, process, parent, stop_flag)
 
     def open(self, trainer: Trainer) -> None:
         self._payload = pickle.dumps(trainer, protocol=pickle.HIGHEST_PROTOCOL)

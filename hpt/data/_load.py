@@ -157,7 +157,7 @@ def load_dataset(cfg: Any, features: Any) -> Dataset:
                 talkingdata.generate(
                     directory, int(cfg.n_devices), seed=int(cfg.seed), compress=bool(cfg.compress)
                 )
-        raw = talkingdata.load_raw(directory)
+        raw = talkingdata.load_raw(directory, tables=talkingdata.required_tables(list(features.sets)))
         X, y, names = talkingdata.build_features(raw, list(features.sets))
         description = f"talkingdata {directory} features={','.join(features.sets)}"
     elif kind == "sklearn":
@@ -177,7 +177,9 @@ def load_dataset(cfg: Any, features: Any) -> Dataset:
         y = frame[target].to_numpy()
         features_frame = frame.drop(columns=[target])
         non_numeric = [
-            str(c) for c in features_frame.columns if not pd.api.types.is_numeric_dtype(features_frame[c])
+            str(c)
+            for c in features_frame.columns
+            if not pd.api.types.is_numeric_dtype(features_frame[c])
         ]
         if non_numeric:
             raise ConfigError(
@@ -194,7 +196,9 @@ def load_dataset(cfg: Any, features: Any) -> Dataset:
         description = f"file {path}"
     if cfg.sample_rows is not None and int(cfg.sample_rows) < X.shape[0]:
         rows = np.sort(
-            np.random.default_rng(int(cfg.seed)).choice(X.shape[0], int(cfg.sample_rows), replace=False)
+            np.random.default_rng(int(cfg.seed)).choice(
+                X.shape[0], int(cfg.sample_rows), replace=False
+            )
         )
         X, y = X[rows], y[rows]
     y = np.asarray(y)

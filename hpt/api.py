@@ -72,15 +72,19 @@ def _as_config(cfg: Any) -> DictConfig:
     return merged
 
 
-def build_trainer(exp: Experiment, dataset: Any) -> Trainer:
-    """The worker-side trainer for ``exp`` over ``dataset`` (folds fixed here, on the driver)."""
+def build_trainer(exp: Experiment, dataset: Any, run_dir: Path | None = None) -> Trainer:
+    """The worker-side trainer for ``exp`` over ``dataset`` (folds fixed here, on the driver).
+
+    ``run_dir``: script trials keep their output in ``run_dir/trials/<id>/``.
+    """
     from hpt.trainers import CrossValidationTrainer
     from hpt.trainers._cv import apply_thread_limit
 
     if exp.trainer_kind == "script":
         from hpt.trainers._script import ScriptTrainer
 
-        return ScriptTrainer.from_config(exp.cfg, exp.metric)
+        log_dir = None if run_dir is None else run_dir / "trials"
+        return ScriptTrainer.from_config(exp.cfg, exp.metric, log_dir=log_dir)
     from sklearn.base import clone, is_classifier
     from sklearn.model_selection import KFold, StratifiedKFold, check_cv
 
@@ -194,7 +198,7 @@ def _run(
     )
     if resumed:
         loop.requeue_unfinished()
-    trainer = build_trainer(exp, dataset)
+    trainer = build_trainer(exp, dataset, run_dir)
     log.info("running on %s", launcher.describe())
     try:
         launcher.open(trainer)
@@ -407,7 +411,7 @@ def resume(
         state.apply(journal.append("budget_extended", max_total_runs=budget))
     if rerun_failed:
         for trial in failed:
-            state.apply(journal.append("requeued", trial_id=trial.trial_id, reset=True))
+            state.apply(journal.append("reset", trial_id=trial.trial_id))
     done = sum(1 for t in state.trials.values() if t.status.is_finished())
     log.info(
         "resuming %s: %d trial(s) done, %d to re-run", directory, done, len(state.unfinished())

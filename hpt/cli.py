@@ -253,7 +253,7 @@ def _cmd_resume(argv: list[str], *, rerun_failed: bool = False) -> int:
     )
     parser.add_argument("--extend", type=int, default=None, help="add N trials to the budget")
     parser.add_argument("overrides", nargs="*", help="key=value changes, e.g. compute=spark")
-    args = parser.parse_args(argv)
+    args = parser.parse_intermixed_args(argv)
     _register()
     _setup_console_logging()
     try:

@@ -35,6 +35,7 @@ class TrialState:
     reports: list[tuple[float, int | None]] = field(default_factory=list)  # (value, fold)
     value: float | None = None
     error: str | None = None
+    error_type: str | None = None  # the exception's class name, to tell errors apart
     traceback: str | None = None
     stop_reason: dict[str, Any] | None = None
     lost_attempts: int = 0
@@ -166,17 +167,19 @@ class SweepState:
             trial.reports.append(
                 (float(event["value"]), None if fold_index is None else int(fold_index))
             )
+        elif kind == "requeued":
+            trial.status = TrialStatus.PROPOSED
+            trial.reports = [(v, f) for v, f in trial.reports if f is not None and f in trial.folds]
         elif kind == "lost":
             trial.lost_attempts += 1
             trial.status = TrialStatus.PROPOSED
             # Reports of the lost attempt past its last completed fold are not trusted.
             trial.reports = [(v, f) for v, f in trial.reports if f is not None and f in trial.folds]
-        elif kind == "requeued":
+        elif kind == "reset":  # rerun-failed: the trial starts over from nothing
             trial.status = TrialStatus.PROPOSED
-            if event.get("reset"):  # rerun-failed: start the trial over from nothing
-                trial.folds.clear()
-                trial.reports.clear()
-                trial.value = trial.error = trial.traceback = None
+            trial.folds.clear()
+            trial.reports.clear()
+            trial.value = trial.error = trial.error_type = trial.traceback = None
             trial.reports = [(v, f) for v, f in trial.reports if f is not None and f in trial.folds]
         elif kind in TERMINAL_EVENTS:
             trial.status = TERMINAL_EVENTS[kind]
@@ -184,6 +187,7 @@ class SweepState:
             if event.get("value") is not None:
                 trial.value = float(event["value"])
             trial.error = event.get("error", trial.error)
+            trial.error_type = event.get("error_type", trial.error_type)
             trial.traceback = event.get("traceback", trial.traceback)
             if kind == "terminated":
                 trial.stop_reason = event.get("reason")

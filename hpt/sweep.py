@@ -135,12 +135,14 @@ class SweepLoop:
             failed_folds = event.get("failed_folds") or []
             if failed_folds:
                 errors = event.get("errors") or []
+                last = errors[0].strip().splitlines()[-1] if errors else "unknown error"
                 self._record(
                     "failed",
                     trial_id=tid,
                     attempt=running.spec.attempt,
                     value=event.get("value"),
-                    error=f"{len(failed_folds)} fold(s) failed and were scored with error_score",
+                    error=f"{len(failed_folds)} fold(s) failed, scored with error_score: {last}",
+                    error_type=last.split(":", 1)[0],
                     traceback="\n".join(errors),
                 )
             else:
@@ -157,6 +159,7 @@ class SweepLoop:
                 trial_id=tid,
                 attempt=running.spec.attempt,
                 error=event.get("error"),
+                error_type=str(event.get("error") or "").split(":", 1)[0],
                 traceback=event.get("traceback"),
             )
             if self.limits.error_score_raise:
@@ -209,7 +212,7 @@ class SweepLoop:
             if (
                 len(first) == FAIL_FAST_TRIALS
                 and all(t.status is TrialStatus.FAILED for t in first)
-                and len({t.error for t in first}) == 1
+                and len({t.error_type for t in first}) == 1
             ):
                 self._abort = (
                     f"the first {FAIL_FAST_TRIALS} trials all failed with the same error: "

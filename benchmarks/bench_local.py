@@ -11,6 +11,7 @@ wall times and each one's ratio to the ideal (serial time / 2). Target: hpt <= 1
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import platform
 import sys
@@ -92,14 +93,12 @@ def main() -> int:
     )
     args = parser.parse_args()
     cpu = platform.processor() or "?"
-    try:
+    with contextlib.suppress(OSError, StopIteration):
         cpu = next(
             line.split(":", 1)[1].strip()
             for line in open("/proc/cpuinfo")
             if line.startswith("model name")
         )
-    except (OSError, StopIteration):
-        pass
     print(f"# machine: {os.cpu_count()} cores, {cpu}, Python {sys.version.split()[0]}")
     with tempfile.TemporaryDirectory() as tmp:
         work = Path(tmp)

@@ -31,6 +31,11 @@ class DatasetConfig:
     seed: int = 0
     compress: bool = False
     sample_rows: int | None = None
+    # Remote sources (Azure Blob). Secrets must come from ${oc.env:...}; see hpt.secrets.
+    container: str | None = None
+    account_name: str | None = None
+    account_key: str | None = None
+    connection_string: str | None = None
 
 
 @dataclass

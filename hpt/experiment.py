@@ -136,6 +136,14 @@ class Experiment:
                 "policy.interval_unit", f"must be fold or round, got {interval_unit!r}"
             )
         _positive("policy.report_every", report_every, integer=True)
+        if trainer_kind == "script":
+            from hpt.trainers._script import ScriptTrainer
+
+            ScriptTrainer.validate(cfg.trainer, interval_unit=interval_unit)
+        elif interval_unit == "round":
+            from hpt.trainers._rounds import BoostingRoundTrainer
+
+            BoostingRoundTrainer.validate(estimator, metric, report_every=report_every)
         policy = (
             construct("policy", policy_cfg) if policy_cfg.get("_target_") else NoTerminationPolicy()
         )

@@ -12,7 +12,9 @@ REPO = Path(__file__).resolve().parent.parent
 
 
 @pytest.fixture(autouse=True)
-def _isolated_data_home(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> None:
+def _isolated_data_home(
+    tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """Generated datasets go to a per-session cache, never to the user's home."""
     home = os.environ.get("HPT_TEST_DATA_DIR") or str(tmp_path_factory.getbasetemp() / "hpt-data")
     monkeypatch.setenv("HPT_DATA_DIR", home)

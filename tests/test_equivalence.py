@@ -52,12 +52,28 @@ def test_csv_file_matches_result_object(tmp_path: Path) -> None:
     assert len(rows) == 4
     header = list(rows[0])
     for column in [
-        "params", "param_n_estimators", "param_max_depth", "split0_test_score", "split4_test_score",
-        "mean_test_score", "std_test_score", "rank_test_score", "mean_fit_time", "std_fit_time",
-        "mean_score_time", "std_score_time", "trial_id", "status",
+        "params",
+        "param_n_estimators",
+        "param_max_depth",
+        "split0_test_score",
+        "split4_test_score",
+        "mean_test_score",
+        "std_test_score",
+        "rank_test_score",
+        "mean_fit_time",
+        "std_fit_time",
+        "mean_score_time",
+        "std_score_time",
+        "trial_id",
+        "status",
     ]:
         assert column in header, column
-    for row, mean, rank in zip(rows, result.cv_results_["mean_test_score"], result.cv_results_["rank_test_score"], strict=True):
+    for row, mean, rank in zip(
+        rows,
+        result.cv_results_["mean_test_score"],
+        result.cv_results_["rank_test_score"],
+        strict=True,
+    ):
         assert float(row["mean_test_score"]) == mean  # repr round-trips floats exactly
         assert int(row["rank_test_score"]) == rank
         assert row["status"] == "completed"

@@ -132,7 +132,7 @@ def test_killed_worker_is_retried_and_the_sweep_completes(tmp_path: Path) -> Non
                 os.kill(pid, signal.SIGKILL)
                 killed = started[0]["trial_id"]
         time.sleep(0.02)
-    out, err = proc.communicate(timeout=180)
+    _out, err = proc.communicate(timeout=180)
     assert killed is not None
     assert proc.returncode == 0, err
     state = _state(run_dirs(tmp_path)[0])
@@ -186,7 +186,7 @@ def test_python_api_failure_is_a_value(tmp_path: Path) -> None:
 
 
 def test_bad_python_config_raises_config_error(tmp_path: Path) -> None:
-    with pytest.raises(hpt.ConfigError, match="search_space.max_depth"):
+    with pytest.raises(hpt.ConfigError, match=r"search_space\.max_depth"):
         hpt.tune(
             {
                 "model": {"_target_": "sklearn.tree.DecisionTreeClassifier"},

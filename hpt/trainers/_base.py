@@ -14,7 +14,7 @@ ShouldStop = Callable[[], bool]
 """Returns True once the driver asked this trial to stop; polled between folds/rounds."""
 
 
-class TrialStopped(Exception):  # noqa: N818 - a control-flow signal, not an error
+class TrialStopped(Exception):
     """Raised inside a trainer when ``should_stop()`` turned true; the worker reports ``stopped``."""
 
 

@@ -3,7 +3,8 @@ from __future__ import annotations
 import time
 import traceback
 from collections.abc import Sequence
-from typing import Any
+from dataclasses import dataclass
+from typing import Any, ClassVar
 
 import numpy as np
 
@@ -34,6 +35,23 @@ def apply_thread_limit(estimator: Any, threads: int) -> Any:
     if "n_jobs" in params and params["n_jobs"] is None:
         estimator.set_params(n_jobs=threads)
     return estimator
+
+
+@dataclass
+class FoldFit:
+    """One fold being fitted, as :meth:`CrossValidationTrainer._fit` sees it.
+
+    ``interval`` is the number of intervals the trial has reported so far. A hook that reports
+    while the fold trains (every N boosting rounds) emits ``interval + 1`` and increments it.
+    """
+
+    spec: TrialSpec
+    fold: int
+    X_test: Any
+    y_test: np.ndarray
+    emit: Emit
+    should_stop: ShouldStop
+    interval: int
 
 
 class CrossValidationTrainer(Trainer):
@@ -67,13 +85,22 @@ class CrossValidationTrainer(Trainer):
         self.error_score = error_score
         self.return_train_score = return_train_score
 
+    #: Whether ``run`` reports the running mean after each fold; False when ``_fit`` reports.
+    reports_folds: ClassVar[bool] = True
+
     @property
     def n_folds(self) -> int:
         return len(self.folds)
 
-    def _fit(self, estimator: Any, X: Any, y: np.ndarray, spec: TrialSpec) -> None:
-        """Fit one fold; subclasses may watch the fit (e.g. per boosting round)."""
-        estimator.fit(X, y)
+    def _fit(self, estimator: Any, X: Any, y: np.ndarray, fit: FoldFit) -> None:
+        """Fit one fold; subclasses may watch the fit (e.g. per boosting round).
+
+        XGBoost/LightGBM models raise :class:`TrialStopped` between boosting rounds once the
+        trial is asked to stop, so a stop does not wait for the fold's whole fit.
+        """
+        from hpt.trainers._rounds import fit_stoppable
+
+        fit_stoppable(estimator, X, y, fit.should_stop)
 
     def run(self, spec: TrialSpec, emit: Emit, should_stop: ShouldStop) -> TrialOutcome:
         from sklearn.base import clone
@@ -92,10 +119,11 @@ class CrossValidationTrainer(Trainer):
             estimator = clone(self.estimator).set_params(**dict(spec.params))
             X_train, y_train = _take(self.X, train), self.y[train]
             X_test, y_test = _take(self.X, test), self.y[test]
+            fit = FoldFit(spec, k, X_test, y_test, emit, should_stop, interval)
             started = time.perf_counter()
             train_score: float | None = None
             try:
-                self._fit(estimator, X_train, y_train, spec)
+                self._fit(estimator, X_train, y_train, fit)
                 fit_time = time.perf_counter() - started
                 scorer = check_scoring(estimator, scoring=self.scoring)
                 started = time.perf_counter()
@@ -114,9 +142,12 @@ class CrossValidationTrainer(Trainer):
                 train_score = float(self.error_score) if self.return_train_score else None
                 failed.append(k)
                 errors.append(traceback.format_exc())
+            interval = fit.interval
             fold = FoldResult(k, test_score, fit_time, score_time, train_score)
             emit({"event": "fold", **fold.to_json()})
             scores.append(test_score)
+            if not self.reports_folds:
+                continue
             interval += 1
             emit(
                 {

@@ -166,7 +166,10 @@ class Experiment:
         compute = _plain(cfg.compute) or {}
         if "_target_" not in compute:
             raise ConfigError("compute", "has no _target_; use compute=local or compute=spark")
-        locate("compute._target_", compute["_target_"])
+        launcher_class = locate("compute._target_", compute["_target_"])
+        preflight = getattr(launcher_class, "preflight", None)
+        if callable(preflight):
+            preflight({k: v for k, v in compute.items() if k != "_target_"})
         limits = Limits(
             max_total_runs=res.max_total_runs,
             max_duration_minutes=res.max_duration_minutes,

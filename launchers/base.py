@@ -25,6 +25,14 @@ class Launcher(ABC):
 
     capacity: int = 1
 
+    @classmethod
+    def preflight(cls, settings: dict[str, Any]) -> None:
+        """Check ``settings`` (the ``compute`` config) cheaply before anything starts.
+
+        Raise :class:`hpt.errors.ConfigError` for a bad value or an unreachable target. Runs in
+        ``hpt validate`` and at the start of every sweep; must not start the target itself.
+        """
+
     def open(self, trainer: Trainer) -> None:  # noqa: B027 - optional hook
         """Ship ``trainer`` (with its data) to the workers; called once before any ``start``."""
 

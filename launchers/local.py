@@ -21,6 +21,7 @@ from multiprocessing.connection import Connection, wait
 from multiprocessing.sharedctypes import Synchronized
 from typing import Any
 
+from hpt.errors import ConfigError
 from hpt.trainers import Trainer
 from hpt.trial import TrialSpec
 from launchers.base import Launcher
@@ -90,6 +91,20 @@ class LocalLauncher(Launcher):
 
     def describe(self) -> str:
         return f"local ({self.capacity} worker processes)"
+
+    @classmethod
+    def preflight(cls, settings: dict[str, Any]) -> None:
+        method = settings.get("start_method", "spawn")
+        if method not in mp.get_all_start_methods():
+            raise ConfigError(
+                "compute.start_method",
+                f"{method!r} is not available here; use one of {', '.join(mp.get_all_start_methods())}",
+            )
+        unknown = sorted(set(settings) - {"start_method", "capacity"})
+        if unknown:
+            raise ConfigError(
+                f"compute.{unknown[0]}", "is not a setting of compute=local; remove it"
+            )
 
     def _spawn(self, index: int) -> _Worker:
         assert self._payload is not None

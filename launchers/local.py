@@ -49,6 +49,8 @@ def _worker_main(conn: Connection, stop_flag: Synchronized) -> None:  # type: ig
     from hpt.worker import execute
 
     _die_with_parent()
+    # Ctrl-C reaches the whole process group; the driver decides what happens to running trials.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
     trainer: Trainer = pickle.loads(conn.recv_bytes())
     trainer.setup()
     while True:

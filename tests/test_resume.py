@@ -183,3 +183,26 @@ def test_rerun_failed(tmp_path: Path) -> None:
     events = read_journal(run_dir)
     assert [e["trial_id"] for e in events if e["event"] == "requeued"] == ["0000"]
     assert sum(1 for e in events if e["event"] == "started" and e["trial_id"] == "0001") == 1
+
+
+def test_ctrl_c_leaves_a_resumable_sweep_and_a_hint(
+    tmp_path: Path, reference: list[dict[str, str]]
+) -> None:
+    proc = _start(SWEEP, tmp_path)
+    deadline = time.time() + 120
+    while time.time() < deadline:
+        found = run_dirs(tmp_path)
+        if found and any(e["event"] == "completed" for e in read_journal(found[0])):
+            break
+        time.sleep(0.02)
+    proc.send_signal(signal.SIGINT)
+    _, err = proc.communicate(timeout=60)
+    (run_dir,) = run_dirs(tmp_path)
+    if proc.returncode == 0:
+        pytest.skip("the sweep finished before the interrupt landed")
+    assert proc.returncode == 130, err
+    assert f"hpt resume {run_dir}" in err
+    assert read_journal(run_dir)[-1]["event"] == "sweep_interrupted"
+    done = run_hpt(["resume", str(run_dir)], tmp_path)
+    assert done.code == 0, done.stderr
+    assert _results(run_dir) == reference

@@ -58,3 +58,28 @@ def test_torn_line_without_newline_in_the_middle_of_json(tmp_path: Path) -> None
     data = path.read_bytes()
     path.write_bytes(data[:-7])  # cut inside the last event
     assert [e["event"] for e in read_journal(tmp_path)][-1] == "fold"
+
+
+def test_time_limit_counts_only_running_time() -> None:
+    events = [
+        {"seq": 0, "t": 100.0, "event": "sweep_created", "config": {}},
+        {"seq": 1, "t": 130.0, "event": "proposed", "trial_id": "0000", "number": 0, "params": {}},
+        # the driver died here; resumed an hour later
+        {"seq": 2, "t": 3730.0, "event": "sweep_resumed"},
+        {"seq": 3, "t": 3750.0, "event": "requeued", "trial_id": "0000"},
+    ]
+    assert SweepState.replay(events).elapsed_seconds() == 50.0
+
+
+def test_run_dirs_are_collision_proof(tmp_path: Path) -> None:
+    from hpt.api import new_run_dir
+    from hpt.cli import _unique_dir
+
+    dirs = {new_run_dir(tmp_path) for _ in range(5)}
+    assert len(dirs) == 5 and all(d.is_dir() for d in dirs)
+    first = _unique_dir(str(tmp_path / "x" / "12-00-00"))
+    assert _unique_dir(str(tmp_path / "x" / "12-00-00")) == first  # memoised within a process
+    import hpt.cli
+
+    hpt.cli._unique_dirs.clear()  # a second process starting in the same second
+    assert _unique_dir(str(tmp_path / "x" / "12-00-00")) == first + "-1"

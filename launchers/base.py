@@ -25,7 +25,7 @@ class Launcher(ABC):
 
     capacity: int = 1
 
-    @classmethod
+    @classmethod  # noqa: B027 - optional hook
     def preflight(cls, settings: dict[str, Any]) -> None:
         """Check ``settings`` (the ``compute`` config) cheaply before anything starts.
 

@@ -1,24 +1,26 @@
 """``compute=local``: a pool of long-lived worker processes on this machine.
 
-Each worker is a fresh interpreter (spawn) that receives the pickled trainer -- estimator, data and
-folds -- once, then runs trials one at a time as the driver sends them. A free worker takes the next
-trial at once; there are no batches. Stopping is cooperative (a shared flag polled between folds or
-boosting rounds); a hard stop, or a worker that dies, is handled by killing and respawning the
-process and reporting the attempt as ``lost``.
+Each worker is a fresh interpreter (``python -m launchers._local_worker``) that receives the
+pickled trainer -- estimator, data and folds -- once, then runs trials one at a time as the driver
+sends them. A free worker takes the next trial at once; there are no batches. Stopping is
+cooperative (a stop message the trainer sees between folds or boosting rounds); a hard stop, or a
+worker that dies, is handled by killing and respawning the process and reporting the attempt as
+``lost``. Estimators and trainers must be importable classes (not defined in ``__main__``).
 """
 
 from __future__ import annotations
 
+import contextlib
 import logging
-import multiprocessing as mp
 import os
 import pickle
 import queue
-import signal
+import socket
+import subprocess
 import sys
+import threading
 from dataclasses import dataclass
 from multiprocessing.connection import Connection, wait
-from multiprocessing.sharedctypes import Synchronized
 from typing import Any
 
 from hpt.errors import ConfigError
@@ -28,65 +30,25 @@ from launchers.base import Launcher
 
 log = logging.getLogger(__name__)
 
-_NO_STOP = -1
-
-
-def _die_with_parent() -> None:
-    """Ask Linux to SIGKILL this worker when the driver dies (even by SIGKILL): no orphans."""
-    if sys.platform.startswith("linux"):
-        try:
-            import ctypes
-
-            ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
-        except OSError:
-            pass
-    if os.getppid() == 1:  # the driver already died before the request took effect
-        os._exit(1)
-
-
-def _worker_main(conn: Connection, stop_flag: Synchronized) -> None:  # type: ignore[type-arg]
-    """Worker process loop: receive the trainer once, then run trials until told to exit."""
-    from hpt.worker import execute
-
-    _die_with_parent()
-    # Ctrl-C reaches the whole process group; the driver decides what happens to running trials.
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
-    trainer: Trainer = pickle.loads(conn.recv_bytes())
-    trainer.setup()
-    while True:
-        try:
-            message = conn.recv()
-        except (EOFError, KeyboardInterrupt):
-            return
-        if message is None:
-            return
-        spec = TrialSpec.from_json(message)
-
-        def should_stop(number: int = spec.number) -> bool:
-            return bool(stop_flag.value == number)
-
-        execute(trainer, spec, conn.send, should_stop)
-
 
 @dataclass
 class _Worker:
     index: int
-    process: mp.process.BaseProcess
+    process: subprocess.Popen[bytes]
     conn: Connection
-    stop_flag: Synchronized  # type: ignore[type-arg]
+    loading: threading.Thread  # sends the payload; the worker takes no trial before it is done
     spec: TrialSpec | None = None
 
 
 class LocalLauncher(Launcher):
     """Runs up to ``capacity`` trials at once in worker processes on this machine.
 
-    ``capacity`` defaults to the number of CPUs. ``start_method`` is ``spawn`` by default: forking a
-    process that already runs OpenMP threads (XGBoost) is unsafe.
+    ``capacity`` defaults to the number of CPUs. Workers are fresh interpreters, never forks:
+    forking a process that already runs OpenMP threads (XGBoost) is unsafe.
     """
 
-    def __init__(self, capacity: int | None = None, start_method: str = "spawn") -> None:
+    def __init__(self, capacity: int | None = None) -> None:
         self.capacity = int(capacity) if capacity else (os.cpu_count() or 1)
-        self._context = mp.get_context(start_method)
         self._workers: list[_Worker] = []
         self._payload: bytes | None = None
         self._pending: queue.SimpleQueue[dict[str, Any]] = queue.SimpleQueue()
@@ -96,13 +58,7 @@ class LocalLauncher(Launcher):
 
     @classmethod
     def preflight(cls, settings: dict[str, Any]) -> None:
-        method = settings.get("start_method", "spawn")
-        if method not in mp.get_all_start_methods():
-            raise ConfigError(
-                "compute.start_method",
-                f"{method!r} is not available here; use one of {', '.join(mp.get_all_start_methods())}",
-            )
-        unknown = sorted(set(settings) - {"start_method", "capacity"})
+        unknown = sorted(set(settings) - {"capacity"})
         if unknown:
             raise ConfigError(
                 f"compute.{unknown[0]}", "is not a setting of compute=local; remove it"
@@ -110,15 +66,28 @@ class LocalLauncher(Launcher):
 
     def _spawn(self, index: int) -> _Worker:
         assert self._payload is not None
-        parent, child = self._context.Pipe(duplex=True)
-        stop_flag = self._context.Value("q", _NO_STOP, lock=False)
-        process = self._context.Process(  # type: ignore[attr-defined]
-            target=_worker_main, args=(child, stop_flag), name=f"hpt-worker-{index}", daemon=True
+        parent, child = socket.socketpair()
+        process = subprocess.Popen(
+            [sys.executable, "-m", "launchers._local_worker", str(child.fileno())],
+            pass_fds=(child.fileno(),),
+            stdin=subprocess.DEVNULL,
         )
-        process.start()
         child.close()
-        parent.send_bytes(self._payload)  # the data reaches this worker once
-        return _Worker(index, process, parent, stop_flag)
+        conn = Connection(parent.detach())
+        # The data reaches this worker once. Sent from a thread: the worker reads it only after
+        # its imports (a second or two), and the sweep loop must not wait for that.
+        loading = threading.Thread(
+            target=self._send_payload, args=(conn,), name=f"hpt-load-{index}", daemon=True
+        )
+        loading.start()
+        return _Worker(index, process, conn, loading)
+
+    def _send_payload(self, conn: Connection) -> None:
+        assert self._payload is not None
+        try:
+            conn.send_bytes(self._payload)
+        except OSError:
+            pass  # the worker died while loading; poll() reports it
 
     def open(self, trainer: Trainer) -> None:
         self._payload = pickle.dumps(trainer, protocol=pickle.HIGHEST_PROTOCOL)
@@ -128,18 +97,21 @@ class LocalLauncher(Launcher):
         worker = next((w for w in self._workers if w.spec is None), None)
         if worker is None:
             raise RuntimeError("LocalLauncher.start called with every worker busy")
-        worker.stop_flag.value = _NO_STOP
+        worker.loading.join()
         worker.spec = spec
-        worker.conn.send(spec.to_json())
+        try:
+            worker.conn.send({"run": spec.to_json()})
+        except OSError:
+            pass  # the worker died; poll() reports the attempt lost
 
     def _worker_of(self, trial_id: str) -> _Worker | None:
         return next((w for w in self._workers if w.spec and w.spec.trial_id == trial_id), None)
 
     def _replace(self, worker: _Worker, reason: str) -> None:
         """Kill ``worker``, report its attempt lost, and put a fresh process in its place."""
-        if worker.process.is_alive():
+        if worker.process.poll() is None:
             worker.process.kill()
-        worker.process.join(timeout=10)
+        worker.process.wait(timeout=30)
         worker.conn.close()
         if worker.spec is not None:
             self._pending.put(
@@ -159,7 +131,10 @@ class LocalLauncher(Launcher):
         if hard:
             self._replace(worker, "killed")
         else:
-            worker.stop_flag.value = worker.spec.number
+            try:
+                worker.conn.send({"stop": worker.spec.number})
+            except OSError:
+                pass  # the worker is dying; poll() reports it
 
     def poll(self, timeout: float) -> list[dict[str, Any]]:
         events: list[dict[str, Any]] = []
@@ -177,10 +152,9 @@ class LocalLauncher(Launcher):
                     events.append(event)
                     if event["event"] in ("finished", "failed", "stopped"):
                         worker.spec = None
-                        worker.stop_flag.value = _NO_STOP
                         break
             except (EOFError, OSError):
-                code = worker.process.exitcode
+                code = worker.process.poll()
                 log.warning("worker %d died (exit code %s)", worker.index, code)
                 self._replace(worker, f"worker process died (exit code {code})")
         while not self._pending.empty():
@@ -189,15 +163,13 @@ class LocalLauncher(Launcher):
 
     def close(self) -> None:
         for worker in self._workers:
-            try:
-                if worker.spec is None:
-                    worker.conn.send(None)
-            except (OSError, BrokenPipeError):
-                pass
+            with contextlib.suppress(OSError):
+                worker.conn.send(None)
         for worker in self._workers:
-            worker.process.join(timeout=2)
-            if worker.process.is_alive():
+            try:
+                worker.process.wait(timeout=0 if worker.spec is not None else 2)
+            except subprocess.TimeoutExpired:
                 worker.process.kill()
-                worker.process.join(timeout=5)
+                worker.process.wait(timeout=30)
             worker.conn.close()
         self._workers = []

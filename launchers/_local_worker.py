@@ -1,0 +1,89 @@
+"""The worker process of ``compute=local``: ``python -m launchers._local_worker FD``.
+
+Started as a plain subprocess (not ``multiprocessing``), so it never re-runs the user's main script:
+``hpt.tune`` works from a script or notebook without an ``if __name__ == "__main__"`` guard.
+
+Protocol over the inherited socket ``FD`` (``multiprocessing.connection`` framing):
+the driver sends the pickled trainer once (bytes), then JSON-able messages
+``{"run": spec}`` / ``{"stop": number}`` / ``None`` (exit); the worker sends event dicts.
+"""
+
+from __future__ import annotations
+
+import os
+import pickle
+import signal
+import sys
+import threading
+from multiprocessing.connection import Connection
+
+from hpt.trainers import Trainer
+from hpt.trial import TrialSpec
+from hpt.worker import execute
+
+
+def _die_with_parent() -> None:
+    """Ask Linux to SIGKILL this worker when the driver dies (even by SIGKILL): no orphans."""
+    if sys.platform.startswith("linux"):
+        try:
+            import ctypes
+
+            ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
+        except OSError:
+            pass
+    if os.getppid() == 1:  # the driver already died before the request took effect
+        os._exit(1)
+
+
+def main(fd: int) -> None:
+    _die_with_parent()
+    # Ctrl-C reaches the whole process group; the driver decides what happens to running trials.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    conn = Connection(fd)
+    trainer: Trainer = pickle.loads(conn.recv_bytes())
+    trainer.setup()
+    runs: list[TrialSpec] = []
+    stopped: set[int] = set()
+    wake = threading.Condition()
+    send_lock = threading.Lock()
+
+    def reader() -> None:
+        """Receive control messages while the main thread runs a trial."""
+        while True:
+            try:
+                message = conn.recv()
+            except (EOFError, OSError):
+                message = None
+            with wake:
+                if message is None:
+                    runs.append(TrialSpec("", -1, 0, {}))  # sentinel: exit
+                elif "stop" in message:
+                    stopped.add(int(message["stop"]))
+                else:
+                    runs.append(TrialSpec.from_json(message["run"]))
+                wake.notify_all()
+            if message is None:
+                return
+
+    def send(event: dict[str, object]) -> None:
+        with send_lock:
+            conn.send(event)
+
+    threading.Thread(target=reader, name="hpt-control", daemon=True).start()
+    while True:
+        with wake:
+            while not runs:
+                wake.wait()
+            spec = runs.pop(0)
+            stopped.discard(spec.number)
+        if spec.number < 0:
+            return
+
+        def should_stop(number: int = spec.number) -> bool:
+            return number in stopped
+
+        execute(trainer, spec, send, should_stop)
+
+
+if __name__ == "__main__":
+    main(int(sys.argv[1]))

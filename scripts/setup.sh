@@ -25,9 +25,13 @@ fi
 stamp=.venv/.hpt-installed
 if [ ! -f "$stamp" ] || [ pyproject.toml -nt "$stamp" ]; then
   echo "setup: installing hpt and its dependencies into .venv"
-  .venv/bin/python -m pip install -q --upgrade pip 2>&1 | grep -v "^WARNING: Location" || true
-  .venv/bin/python -m pip install -q -e ".[all,dev]" 2>&1 | grep -v "^WARNING: Location" || true
-  .venv/bin/python -c "import hpt, xgboost, sklearn, hydra, pyspark" 
+  log=.venv/pip-install.log
+  if ! { .venv/bin/python -m pip install --upgrade pip && .venv/bin/python -m pip install -e ".[all,dev]"; } >"$log" 2>&1; then
+    tail -n 40 "$log"
+    echo "setup: pip install failed; the full log is in $log" >&2
+    exit 1
+  fi
+  .venv/bin/python -c "import hpt, xgboost, sklearn, hydra, pyspark"
   touch "$stamp"
 fi
 echo "setup: ready ($(.venv/bin/python --version), java: $(java -version 2>&1 | head -1))"

@@ -157,7 +157,9 @@ def load_dataset(cfg: Any, features: Any) -> Dataset:
                 talkingdata.generate(
                     directory, int(cfg.n_devices), seed=int(cfg.seed), compress=bool(cfg.compress)
                 )
-        raw = talkingdata.load_raw(directory, tables=talkingdata.required_tables(list(features.sets)))
+        raw = talkingdata.load_raw(
+            directory, tables=talkingdata.required_tables(list(features.sets))
+        )
         X, y, names = talkingdata.build_features(raw, list(features.sets))
         description = f"talkingdata {directory} features={','.join(features.sets)}"
     elif kind == "sklearn":

@@ -2,6 +2,10 @@
 
 How it works:
 
+* A SparkContext the launcher starts itself is quiet (Spark's log and the JVM's output go to a
+  file), stays on loopback for ``local`` masters, and is warmed up: one task per slot starts the
+  executors' Python workers and imports hpt there, so an executor without hpt fails the session
+  with one clear error instead of failing every trial. A context already running is used as is.
 * ``open(trainer)`` broadcasts the trainer (estimator, data, folds) once per sweep. Each executor
   Python worker unpickles it once and keeps it for the next tasks (``spark.python.worker.reuse``
   stays on), so the data is not shipped per trial.
@@ -82,6 +86,19 @@ def _require_pyspark() -> None:
         raise ConfigError(
             "compute", f"compute=spark needs pyspark, which is not installed: {INSTALL_HINT}"
         )
+
+
+def _flatten(conf: Mapping[str, Any], prefix: str = "") -> dict[str, Any]:
+    """``{"spark": {"executor": {"memory": "4g"}}}`` -> ``{"spark.executor.memory": "4g"}``:
+    a command-line override ``compute.conf.spark.executor.memory=4g`` arrives nested."""
+    flat: dict[str, Any] = {}
+    for key, value in conf.items():
+        name = f"{prefix}{key}"
+        if isinstance(value, Mapping):
+            flat.update(_flatten(value, f"{name}."))
+        else:
+            flat[name] = value
+    return flat
 
 
 def _conf_text(value: Any) -> str:
@@ -284,6 +301,16 @@ def _run_attempt(
     yield _dumps_list(events)
 
 
+def _warm_up(items: Iterable[Any]) -> Iterator[str]:
+    """Executor side, once per task slot at session start: start the Python worker and import
+    what every trial needs (hpt, scikit-learn), so the first trials start on warm workers and an
+    executor without hpt fails the session, not every trial."""
+    list(items)
+    for module in ("hpt.worker", "sklearn.base", "sklearn.metrics"):
+        importlib.import_module(module)
+    yield socket.gethostname()
+
+
 def _dumps_list(events: list[dict[str, Any]]) -> str:
     return json.dumps(events, separators=(",", ":"), default=_json_default)
 
@@ -309,6 +336,11 @@ class _Attempt:
 def _failure_reason(err: BaseException) -> str:
     """A one-line reason for a failed Spark job (for the journal and the log, never for logic)."""
     text = str(err)
+    if "Traceback (most recent call last)" in text:  # a Python error on the executor
+        tail = text.rsplit("Traceback (most recent call last)", 1)[1]
+        raised = re.search(r"^[A-Za-z_][\w.]*(?:Error|Exception|Exit)\b.*$", tail, re.MULTILINE)
+        if raised:
+            return raised.group(0).strip()[:300]
     match = re.search(r"most recent failure: (?:Lost task [^:]*: )?(.*)", text)
     line = match.group(1) if match else text.strip().splitlines()[0] if text.strip() else ""
     line = re.sub(r"^(?:[\w.$]+(?:Exception|Error): )+", "", line).strip()
@@ -345,7 +377,7 @@ class SparkLauncher(Launcher):
             raise ConfigError("resources.max_concurrent_runs", f"must be >= 1, got {capacity}")
         self.master = str(master)
         self.app_name = str(app_name)
-        self.conf = {str(k): _conf_text(v) for k, v in (conf or {}).items()}
+        self.conf = {str(k): _conf_text(v) for k, v in _flatten(conf or {}).items()}
         self.ui = bool(ui)
         self.log_level = str(log_level).upper()
         if self.log_level not in _LOG_LEVELS:
@@ -485,7 +517,6 @@ class SparkLauncher(Launcher):
             if SparkContext._gateway is None:  # a new JVM: point its logging at the log file
                 gateway = self._launch_gateway(spark_conf, settings)
             sc = SparkContext(conf=spark_conf, gateway=gateway)
-        self.session_seconds = time.perf_counter() - started
         sc.setLogLevel(self.log_level)
         executable = settings.get("spark.pyspark.python")
         if executable:
@@ -493,8 +524,10 @@ class SparkLauncher(Launcher):
         elif is_local_master(self.master) and "PYSPARK_PYTHON" not in os.environ:
             sc.pythonExec = sys.executable  # the executors run next to us: use our interpreter
         self._sc, self._owns_context = sc, True
+        self._warm_up_executors(sc)
+        self.session_seconds = time.perf_counter() - started
         log.info(
-            "Spark session started in %.1fs (Spark %s, master %s)",
+            "Spark session started in %.1fs, executors' Python warmed up (Spark %s, master %s)",
             self.session_seconds,
             sc.version,
             sc.master,
@@ -503,6 +536,18 @@ class SparkLauncher(Launcher):
             log.info("Spark UI: %s", sc.uiWebUrl)
         log.info("Spark's own log: %s", self.log_file)
         return sc
+
+    def _warm_up_executors(self, sc: SparkContext) -> None:
+        slots = max(1, int(sc.defaultParallelism))
+        try:
+            sc.parallelize(range(slots), slots).mapPartitions(_warm_up).collect()
+        except Exception as err:
+            self.close()
+            raise ConfigError(
+                "compute",
+                f"the Spark executors cannot run hpt ({_failure_reason(err)}); install hpt in "
+                "the executors' Python and point spark.pyspark.python at it",
+            ) from None
 
     def _launch_gateway(self, spark_conf: Any, settings: Mapping[str, str]) -> Any:
         from pyspark.java_gateway import launch_gateway

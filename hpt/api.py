@@ -268,6 +268,14 @@ def refit(exp: Experiment, dataset: Any, params: dict[str, Any], run_dir: Path) 
     return estimator
 
 
+def _worker_modules(exp: Experiment) -> list[str]:
+    """Modules a worker can import before the data arrives (the estimator's library first)."""
+    modules = ["numpy", "scipy.sparse", "sklearn.base", "sklearn.metrics"]
+    if exp.estimator is not None:
+        modules.append(type(exp.estimator).__module__)
+    return modules
+
+
 def tune(cfg: Any, run_dir: str | os.PathLike[str] | None = None) -> TuneResult:
     """Run the sweep described by ``cfg`` (a composed config, or a dict merged over the schema).
 
@@ -285,8 +293,13 @@ def tune(cfg: Any, run_dir: str | os.PathLike[str] | None = None) -> TuneResult:
             f"{directory} already holds a sweep; continue it with: hpt resume {directory}"
         )
     (directory / CONFIG_NAME).write_text(OmegaConf.to_yaml(cfg, resolve=False))
-    dataset = load_dataset(cfg.dataset, cfg.features) if exp.trainer_kind == "cv" else None
     launcher = build_launcher(exp)
+    try:
+        launcher.warm_up(_worker_modules(exp))
+        dataset = load_dataset(cfg.dataset, cfg.features) if exp.trainer_kind == "cv" else None
+    except BaseException:
+        launcher.close()
+        raise
     journal = Journal(directory)
     state = SweepState()
     header = journal.append(
@@ -389,19 +402,24 @@ def resume(
                 state.end_reason,
             )
             return None
-    dataset = load_dataset(cfg.dataset, cfg.features) if exp.trainer_kind == "cv" else None
-    if (
-        dataset is not None
-        and state.header.get("data_fingerprint") not in (None, dataset.fingerprint)
-        and not force
-    ):
-        raise ConfigError(
-            "dataset",
-            "the training data differs from the data the sweep started with; restore it or pass "
-            "--force to accept it",
-        )
     exp.limits.max_total_runs = budget
     launcher = build_launcher(exp)
+    try:
+        launcher.warm_up(_worker_modules(exp))
+        dataset = load_dataset(cfg.dataset, cfg.features) if exp.trainer_kind == "cv" else None
+        if (
+            dataset is not None
+            and state.header.get("data_fingerprint") not in (None, dataset.fingerprint)
+            and not force
+        ):
+            raise ConfigError(
+                "dataset",
+                "the training data differs from the data the sweep started with; restore it or "
+                "pass --force to accept it",
+            )
+    except BaseException:
+        launcher.close()
+        raise
     journal = Journal(directory)
     record = journal.append(
         "sweep_resumed", max_total_runs=budget, forced=differences if force else [], plan=exp.plan()

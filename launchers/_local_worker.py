@@ -10,6 +10,7 @@ the driver sends the pickled trainer once (bytes), then JSON-able messages
 
 from __future__ import annotations
 
+import importlib
 import os
 import pickle
 import signal
@@ -35,10 +36,15 @@ def _die_with_parent() -> None:
         os._exit(1)
 
 
-def main(fd: int) -> None:
+def main(fd: int, modules: list[str]) -> None:
     _die_with_parent()
     # Ctrl-C reaches the whole process group; the driver decides what happens to running trials.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    for name in modules:  # import the estimator's library while the driver still loads data
+        try:
+            importlib.import_module(name)
+        except Exception:
+            pass  # unpickling the trainer will raise the real error, with context
     conn = Connection(fd)
     trainer: Trainer = pickle.loads(conn.recv_bytes())
     trainer.setup()
@@ -86,4 +92,4 @@ def main(fd: int) -> None:
 
 
 if __name__ == "__main__":
-    main(int(sys.argv[1]))
+    main(int(sys.argv[1]), sys.argv[2:])

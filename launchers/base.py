@@ -33,6 +33,9 @@ class Launcher(ABC):
         ``hpt validate`` and at the start of every sweep; must not start the target itself.
         """
 
+    def warm_up(self, modules: list[str]) -> None:  # noqa: B027 - optional hook
+        """Start workers early and import ``modules`` there while the driver loads the data."""
+
     def open(self, trainer: Trainer) -> None:  # noqa: B027 - optional hook
         """Ship ``trainer`` (with its data) to the workers; called once before any ``start``."""
 

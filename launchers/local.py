@@ -52,6 +52,8 @@ class LocalLauncher(Launcher):
         self._workers: list[_Worker] = []
         self._payload: bytes | None = None
         self._pending: queue.SimpleQueue[dict[str, Any]] = queue.SimpleQueue()
+        self._modules: list[str] = []
+        self._warm: list[tuple[subprocess.Popen[bytes], Connection]] = []
 
     def describe(self) -> str:
         return f"local ({self.capacity} worker processes)"
@@ -64,16 +66,18 @@ class LocalLauncher(Launcher):
                 f"compute.{unknown[0]}", "is not a setting of compute=local; remove it"
             )
 
-    def _spawn(self, index: int) -> _Worker:
-        assert self._payload is not None
+    def _start_process(self) -> tuple[subprocess.Popen[bytes], Connection]:
         parent, child = socket.socketpair()
         process = subprocess.Popen(
-            [sys.executable, "-m", "launchers._local_worker", str(child.fileno())],
+            [sys.executable, "-m", "launchers._local_worker", str(child.fileno()), *self._modules],
             pass_fds=(child.fileno(),),
             stdin=subprocess.DEVNULL,
         )
         child.close()
-        conn = Connection(parent.detach())
+        return process, Connection(parent.detach())
+
+    def _spawn(self, index: int) -> _Worker:
+        process, conn = self._warm.pop() if self._warm else self._start_process()
         # The data reaches this worker once. Sent from a thread: the worker reads it only after
         # its imports (a second or two), and the sweep loop must not wait for that.
         loading = threading.Thread(
@@ -81,6 +85,11 @@ class LocalLauncher(Launcher):
         )
         loading.start()
         return _Worker(index, process, conn, loading)
+
+    def warm_up(self, modules: list[str]) -> None:
+        """Start the worker processes now; they import ``modules`` while the data loads."""
+        self._modules = list(modules)
+        self._warm = [self._start_process() for _ in range(self.capacity)]
 
     def _send_payload(self, conn: Connection) -> None:
         assert self._payload is not None
@@ -162,6 +171,11 @@ class LocalLauncher(Launcher):
         return events
 
     def close(self) -> None:
+        for process, conn in self._warm:  # warmed up but never used (the sweep failed early)
+            process.kill()
+            process.wait(timeout=30)
+            conn.close()
+        self._warm = []
         for worker in self._workers:
             with contextlib.suppress(OSError):
                 worker.conn.send(None)

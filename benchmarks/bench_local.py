@@ -1,6 +1,6 @@
 """Issue 2's benchmark: the seed's 16-combination grid x 5 folds, three ways, in one run.
 
-    .venv/bin/python benchmarks/bench_local.py [--n-devices 12000] [--repeat 1]
+    .venv/bin/python benchmarks/bench_local.py [--n-devices 10000] [--repeat 1]
 
 Runs (1) hpt ``compute=local`` with 2 worker processes, (2) scikit-learn ``GridSearchCV(n_jobs=2)``
 and (3) serial ``GridSearchCV(n_jobs=1)`` on the same generated TalkingData-shaped data (small
@@ -87,7 +87,7 @@ def run_gridsearch(X: object, y: np.ndarray, n_jobs: int) -> tuple[float, list[f
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--n-devices", type=int, default=12000)
+    parser.add_argument("--n-devices", type=int, default=10000)
     parser.add_argument(
         "--repeat", type=int, default=1, help="repeat each way; the best time counts"
     )

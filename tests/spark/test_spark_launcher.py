@@ -409,3 +409,34 @@ def test_executors_without_hpt_fail_at_session_start(tmp_path: Path) -> None:
     )
     (run_dir,) = run_dirs(tmp_path)
     assert not _events(run_dir, "started")
+
+
+def test_a_local_sweep_resumes_on_spark(tmp_path: Path) -> None:
+    """Changing only the compute target is allowed on resume; results do not depend on it."""
+    args = [
+        "experiment=quick",
+        "sampler=grid",
+        "search_space.max_depth=[2,3,4,5]",
+        "search_space.min_samples_leaf=[1]",
+        "search_space.criterion=[gini]",
+        "refit=false",
+    ]
+    done = run_hpt([*args, "resources.max_total_runs=2"], tmp_path)
+    assert done.code == 0, done.stderr
+    (run_dir,) = run_dirs(tmp_path)
+    resumed = run_hpt(
+        ["resume", str(run_dir), "--extend", "2", "compute=spark", "compute.master='local[1]'"],
+        tmp_path,
+    )
+    assert resumed.code == 0, resumed.stderr
+    assert "Spark session started in" in resumed.stdout + resumed.stderr
+    state = _state(run_dir)
+    assert [t.status for t in state.ordered()] == [TrialStatus.COMPLETED] * 4
+    reference = tmp_path / "reference"
+    reference.mkdir()
+    whole = run_hpt(args, reference)
+    assert whole.code == 0, whole.stderr
+    (reference_dir,) = run_dirs(reference)
+    ours = {t.trial_id: t.value for t in state.ordered()}
+    theirs = {t.trial_id: t.value for t in _state(reference_dir).ordered()}
+    assert ours == pytest.approx(theirs, abs=1e-12)

@@ -123,15 +123,6 @@ class _Observed(Launcher):
         return self.inner.describe()
 
 
-@dataclass
-class _CandidateLoop(SweepLoop):
-    """The sweep loop without fail-fast: like scikit-learn, every candidate is evaluated and
-    failures are reported at the end (``error_score="raise"`` still stops at the first)."""
-
-    def _after_trial_end(self) -> None:
-        pass
-
-
 @dataclass(frozen=True)
 class CandidateResults:
     """The finished sweep: ``state.ordered()[i]`` is candidate ``i``; ``fit_errors[trial_id]``
@@ -162,13 +153,18 @@ def run_candidates(
     with tempfile.TemporaryDirectory(prefix="hpt-search-") as directory:
         journal = Journal(directory)
         state.apply(journal.append("sweep_created", config={}, max_total_runs=n))
-        loop = _CandidateLoop(
+        # No fail-fast: like scikit-learn, every candidate is evaluated and failures are
+        # reported at the end (error_score="raise" still stops at the first).
+        loop = SweepLoop(
             journal=journal,
             state=state,
             sampler=CandidateSampler(n),
             launcher=observed,
             limits=Limits(
-                max_total_runs=n, max_retries=max_retries, error_score_raise=error_score_raise
+                max_total_runs=n,
+                max_retries=max_retries,
+                error_score_raise=error_score_raise,
+                fail_fast=False,
             ),
             goal="maximize",
             on_event=on_event,

@@ -37,6 +37,7 @@ class Limits:
     max_retries: int = 2
     max_failed_runs: int | None = None
     error_score_raise: bool = False
+    fail_fast: bool = True  # abort when the first trials all fail with the same kind of error
 
 
 @dataclass
@@ -207,7 +208,7 @@ class SweepLoop:
                 failed[-1].error or "?"
             )
         completed = self.state.count(TrialStatus.COMPLETED)
-        if completed == 0 and self._abort is None:
+        if self.limits.fail_fast and completed == 0 and self._abort is None:
             first = [t for t in self.state.ordered() if t.status.is_finished()][:FAIL_FAST_TRIALS]
             if (
                 len(first) == FAIL_FAST_TRIALS

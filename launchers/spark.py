@@ -512,11 +512,18 @@ class SparkLauncher(Launcher):
             spark_conf.set(key, value)
         started = time.perf_counter()
         gateway = None
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")  # pyspark's import-time notes (pandas version, ...)
-            if SparkContext._gateway is None:  # a new JVM: point its logging at the log file
-                gateway = self._launch_gateway(spark_conf, settings)
-            sc = SparkContext(conf=spark_conf, gateway=gateway)
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")  # pyspark's import-time notes (pandas version)
+                if SparkContext._gateway is None:  # a new JVM: point its logging at the log file
+                    gateway = self._launch_gateway(spark_conf, settings)
+                sc = SparkContext(conf=spark_conf, gateway=gateway)
+        except Exception as err:
+            raise ConfigError(
+                "compute",
+                f"Spark did not start with master {self.master!r} ({_failure_reason(err)}); "
+                f"check compute.master and compute.conf, and Spark's log {self.log_file}",
+            ) from None
         sc.setLogLevel(self.log_level)
         executable = settings.get("spark.pyspark.python")
         if executable:
@@ -566,6 +573,34 @@ class SparkLauncher(Launcher):
         finally:
             if is_local_master(self.master) and local_ip is None:
                 os.environ.pop("SPARK_LOCAL_IP", None)
+
+    @classmethod
+    def preflight(cls, settings: dict[str, Any]) -> None:
+        """Check the master URL (and that a ``spark://`` master answers) before anything runs."""
+        master = settings.get("master", "local[*]")
+        if not isinstance(master, str) or not (
+            _LOCAL_MASTER.match(master.strip())
+            or _LOCAL_CLUSTER_MASTER.match(master.strip())
+            or master.startswith(("spark://", "yarn", "k8s://", "mesos://"))
+        ):
+            raise ConfigError(
+                "compute.master",
+                f"{master!r} is not a Spark master URL; use local[*], local[N], "
+                "spark://host:7077, yarn or k8s://https://host:port",
+            )
+        if master.startswith("spark://"):
+            first = master[len("spark://") :].split(",")[0]
+            host, _, port = first.rpartition(":")
+            try:
+                socket.create_connection((host, int(port)), timeout=3).close()
+            except (OSError, ValueError) as err:
+                raise ConfigError(
+                    "compute.master",
+                    f"cannot reach the Spark master at {first} ({err}); start it or fix the URL",
+                ) from None
+        conf = settings.get("conf") or {}
+        if not isinstance(conf, Mapping):
+            raise ConfigError("compute.conf", f"must be a mapping of Spark settings, got {conf!r}")
 
     def describe(self) -> str:
         master = self._sc.master if self._sc is not None else self.master

@@ -122,6 +122,9 @@ def test_validate_prints_the_plan_and_launches_nothing(tmp_path: Path) -> None:
         (["search_space.max_dept=[3]"], "add a new key with +search_space.max_dept"),
         (["+search_space.max_dept=[3]"], "did you mean 'max_depth'"),
         (["sampler=grid,random"], "hpt -m"),
+        (["compute=spark", "compute.master=bogus"], "is not a Spark master URL"),
+        (["compute=spark", "compute.master=spark://127.0.0.1:1"], "cannot reach the Spark master"),
+        (["+compute.workers=3"], "is not a setting of compute=local"),
     ],
 )
 def test_bad_input_gives_one_line_and_creates_nothing(

@@ -14,7 +14,6 @@ from __future__ import annotations
 import json
 import os
 import time
-from collections.abc import Iterator
 from pathlib import Path
 from typing import IO, Any
 
@@ -98,9 +97,6 @@ class Journal:
         if self._handle is not None:
             self._handle.close()
             self._handle = None
-
-    def __iter__(self) -> Iterator[dict[str, Any]]:
-        return iter(read_journal(self.path.parent))
 
 
 def _json_default(value: Any) -> Any:

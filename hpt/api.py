@@ -17,7 +17,7 @@ from typing import Any
 
 from omegaconf import DictConfig, OmegaConf
 
-from hpt.config import HptConfig
+from hpt.config import as_config
 from hpt.errors import ConfigError, HptError
 from hpt.experiment import Experiment, construct
 from hpt.journal import Journal, read_journal
@@ -52,7 +52,11 @@ class TuneResult:
 def new_run_dir(root: str | os.PathLike[str] = "outputs") -> Path:
     """``root/YYYY-MM-DD/HH-MM-SS``, suffixed ``-1``, ``-2``, ... if a sweep already took it."""
     now = datetime.now()
-    base = Path(root) / now.strftime("%Y-%m-%d") / now.strftime("%H-%M-%S")
+    return claim_dir(Path(root) / now.strftime("%Y-%m-%d") / now.strftime("%H-%M-%S"))
+
+
+def claim_dir(base: Path) -> Path:
+    """Create and return ``base``, or ``base-1``, ``base-2``, ... if it exists (atomic claim)."""
     base.parent.mkdir(parents=True, exist_ok=True)
     candidate, n = base, 0
     while True:
@@ -62,14 +66,6 @@ def new_run_dir(root: str | os.PathLike[str] = "outputs") -> Path:
         except FileExistsError:
             n += 1
             candidate = base.with_name(f"{base.name}-{n}")
-
-
-def _as_config(cfg: Any) -> DictConfig:
-    if isinstance(cfg, DictConfig):
-        return cfg
-    merged = OmegaConf.merge(OmegaConf.structured(HptConfig), OmegaConf.create(cfg))
-    assert isinstance(merged, DictConfig)
-    return merged
 
 
 def build_trainer(exp: Experiment, dataset: Any, run_dir: Path | None = None) -> Trainer:
@@ -284,7 +280,7 @@ def tune(cfg: Any, run_dir: str | os.PathLike[str] | None = None) -> TuneResult:
     """
     from hpt.data import load_dataset
 
-    cfg = _as_config(cfg)
+    cfg = as_config(cfg)
     exp = Experiment.from_config(cfg)
     directory = Path(run_dir) if run_dir is not None else new_run_dir()
     directory.mkdir(parents=True, exist_ok=True)
@@ -329,9 +325,9 @@ def _recompose(run_dir: Path, overrides: list[str]) -> DictConfig:
     saved = run_dir / CONFIG_NAME
     if not saved.exists():
         raise HptError(f"{run_dir} has no {CONFIG_NAME}; it was not written by hpt")
-    cfg = _as_config(OmegaConf.load(saved))
+    cfg = as_config(OmegaConf.load(saved))
     if overrides:  # a sweep started from Python: plain key=value overrides merge directly
-        cfg = _as_config(OmegaConf.merge(cfg, OmegaConf.from_dotlist(overrides)))
+        cfg = as_config(OmegaConf.merge(cfg, OmegaConf.from_dotlist(overrides)))
     return cfg
 
 

@@ -43,12 +43,9 @@ def _unique_dir(path: str) -> str:
     one sweep must give the same answer.
     """
     if path not in _unique_dirs:
-        candidate, n = Path(path), 0
-        while candidate.exists():
-            n += 1
-            candidate = Path(f"{path}-{n}")
-        candidate.mkdir(parents=True)  # claim it now, so a sweep started in the same second differs
-        _unique_dirs[path] = str(candidate)
+        from hpt.api import claim_dir
+
+        _unique_dirs[path] = str(claim_dir(Path(path)))
     return _unique_dirs[path]
 
 

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from hydra.core.config_store import ConfigStore
+from omegaconf import DictConfig, OmegaConf
 
 
 @dataclass
@@ -111,6 +112,15 @@ class HptConfig:
     trainer: TrainerConfig = field(default_factory=TrainerConfig)
     refit: bool = True
     experiment: Any = None
+
+
+def as_config(cfg: Any) -> DictConfig:
+    """``cfg`` as a typed config: a composed DictConfig as is, a plain dict merged over the schema."""
+    if isinstance(cfg, DictConfig):
+        return cfg
+    merged = OmegaConf.merge(OmegaConf.structured(HptConfig), OmegaConf.create(cfg))
+    assert isinstance(merged, DictConfig)
+    return merged
 
 
 def register_schemas() -> None:

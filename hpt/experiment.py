@@ -15,7 +15,7 @@ from typing import Any
 
 from omegaconf import DictConfig, OmegaConf
 
-from hpt.config import RESULT_KEYS, HptConfig
+from hpt.config import RESULT_KEYS, as_config
 from hpt.errors import ConfigError
 from hpt.policies import NoTerminationPolicy, TerminationPolicy
 from hpt.samplers import Sampler
@@ -99,9 +99,7 @@ class Experiment:
     @classmethod
     def from_config(cls, cfg: Any) -> Experiment:
         """Validate everything cheap to check and build the sweep's strategy objects."""
-        if not isinstance(cfg, DictConfig):
-            cfg = OmegaConf.merge(OmegaConf.structured(HptConfig), OmegaConf.create(cfg))
-        assert isinstance(cfg, DictConfig)
+        cfg = as_config(cfg)
         from hpt.data import check_dataset
 
         trainer_kind = str(cfg.trainer.kind)

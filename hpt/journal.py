@@ -17,26 +17,9 @@ import time
 from pathlib import Path
 from typing import IO, Any
 
-JOURNAL_NAME = "journal.jsonl"
+from hpt.events import DURABLE, encode
 
-# Events after which the state a user cares about changed for good: make them durable.
-_DURABLE = frozenset(
-    {
-        "sweep_created",
-        "sweep_resumed",
-        "proposed",
-        "completed",
-        "failed",
-        "terminated",
-        "timed_out",
-        "cancelled",
-        "lost",
-        "sweep_finished",
-        "sweep_aborted",
-        "sweep_interrupted",
-        "budget_extended",
-    }
-)
+JOURNAL_NAME = "journal.jsonl"
 
 
 def _complete_lines(path: Path) -> tuple[list[dict[str, Any]], int]:
@@ -84,11 +67,11 @@ class Journal:
     def append(self, event: str, **fields: Any) -> dict[str, Any]:
         """Write one event and return it (with ``seq`` and ``t`` filled in)."""
         record = {"seq": self._seq, "t": round(time.time(), 6), "event": event, **fields}
-        line = json.dumps(record, separators=(",", ":"), default=_json_default)
+        line = encode(record)
         assert self._handle is not None, "journal is closed"
         self._handle.write(line + "\n")
         self._handle.flush()
-        if event in _DURABLE:
+        if event in DURABLE:
             os.fsync(self._handle.fileno())
         self._seq += 1
         return record
@@ -97,12 +80,3 @@ class Journal:
         if self._handle is not None:
             self._handle.close()
             self._handle = None
-
-
-def _json_default(value: Any) -> Any:
-    """numpy scalars and other simple types that ``json`` does not know."""
-    if hasattr(value, "item"):
-        return value.item()
-    if isinstance(value, Path):
-        return str(value)
-    raise TypeError(f"not JSON serialisable: {type(value).__name__}")

@@ -10,16 +10,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
+from hpt.events import TRIAL_TERMINAL
 from hpt.trial import FoldResult, TrialRecord, TrialSpec, TrialStatus
-
-# Journal event -> final trial status.
-TERMINAL_EVENTS: dict[str, TrialStatus] = {
-    "completed": TrialStatus.COMPLETED,
-    "failed": TrialStatus.FAILED,
-    "terminated": TrialStatus.TERMINATED,
-    "timed_out": TrialStatus.TIMED_OUT,
-    "cancelled": TrialStatus.CANCELLED,
-}
 
 
 @dataclass
@@ -180,9 +172,8 @@ class SweepState:
             trial.folds.clear()
             trial.reports.clear()
             trial.value = trial.error = trial.error_type = trial.traceback = None
-            trial.reports = [(v, f) for v, f in trial.reports if f is not None and f in trial.folds]
-        elif kind in TERMINAL_EVENTS:
-            trial.status = TERMINAL_EVENTS[kind]
+        elif kind in TRIAL_TERMINAL:
+            trial.status = TRIAL_TERMINAL[kind]
             trial.ended_at = now
             if event.get("value") is not None:
                 trial.value = float(event["value"])

@@ -136,6 +136,7 @@ class SweepLoop:
             failed_folds = event.get("failed_folds") or []
             if failed_folds:
                 errors = event.get("errors") or []
+                types = event.get("error_types") or []
                 last = errors[0].strip().splitlines()[-1] if errors else "unknown error"
                 self._record(
                     "failed",
@@ -143,7 +144,7 @@ class SweepLoop:
                     attempt=running.spec.attempt,
                     value=event.get("value"),
                     error=f"{len(failed_folds)} fold(s) failed, scored with error_score: {last}",
-                    error_type=last.split(":", 1)[0],
+                    error_type=types[0] if types else None,
                     traceback="\n".join(errors),
                 )
             else:
@@ -160,7 +161,7 @@ class SweepLoop:
                 trial_id=tid,
                 attempt=running.spec.attempt,
                 error=event.get("error"),
-                error_type=str(event.get("error") or "").split(":", 1)[0],
+                error_type=event.get("error_type"),
                 traceback=event.get("traceback"),
             )
             if self.limits.error_score_raise:

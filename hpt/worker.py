@@ -12,10 +12,9 @@ import traceback
 import warnings
 from typing import Any
 
+from hpt.events import WorkerEvent, error_type
 from hpt.trainers import Emit, ShouldStop, Trainer, TrialStopped
 from hpt.trial import TrialSpec
-
-TERMINAL_WORKER_EVENTS = frozenset({"finished", "failed", "stopped"})
 
 
 def execute(trainer: Trainer, spec: TrialSpec, emit: Emit, should_stop: ShouldStop) -> None:
@@ -25,7 +24,7 @@ def execute(trainer: Trainer, spec: TrialSpec, emit: Emit, should_stop: ShouldSt
     def send(event: dict[str, Any]) -> None:
         emit({**event, **tag})
 
-    send({"event": "started", "pid": os.getpid(), "host": socket.gethostname()})
+    send({"event": WorkerEvent.STARTED.value, "pid": os.getpid(), "host": socket.gethostname()})
     caught: list[warnings.WarningMessage] = []
     try:
         # Library warnings (convergence, deprecations) belong to the trial's record, not to the
@@ -34,22 +33,24 @@ def execute(trainer: Trainer, spec: TrialSpec, emit: Emit, should_stop: ShouldSt
             warnings.simplefilter("default")
             outcome = trainer.run(spec, send, should_stop)
     except TrialStopped:
-        send({"event": "stopped"})
+        send({"event": WorkerEvent.STOPPED.value})
     except Exception as err:  # the trial's own failure: keep the traceback, the sweep goes on
         send(
             {
-                "event": "failed",
+                "event": WorkerEvent.FAILED.value,
                 "error": f"{type(err).__name__}: {err}".strip(),
+                "error_type": error_type(err),
                 "traceback": traceback.format_exc(),
             }
         )
     else:
         send(
             {
-                "event": "finished",
+                "event": WorkerEvent.FINISHED.value,
                 "value": outcome.value,
                 "failed_folds": list(outcome.failed_folds),
                 "errors": list(outcome.errors),
+                "error_types": list(outcome.error_types),
                 "warnings": _unique_warnings(caught),
                 **({"extra": outcome.extra} if outcome.extra else {}),
             }

@@ -23,6 +23,7 @@ from dataclasses import dataclass
 from multiprocessing.connection import Connection, wait
 from typing import Any
 
+from hpt.events import WORKER_FINAL, lost
 from hpt.errors import ConfigError
 from hpt.trainers import Trainer
 from hpt.trial import TrialSpec
@@ -123,14 +124,7 @@ class LocalLauncher(Launcher):
         worker.process.wait(timeout=30)
         worker.conn.close()
         if worker.spec is not None:
-            self._pending.put(
-                {
-                    "event": "lost",
-                    "trial_id": worker.spec.trial_id,
-                    "attempt": worker.spec.attempt,
-                    "reason": reason,
-                }
-            )
+            self._pending.put(lost(worker.spec.trial_id, worker.spec.attempt, reason))
         self._workers[worker.index] = self._spawn(worker.index)
 
     def stop(self, trial_id: str, *, hard: bool = False) -> None:
@@ -159,7 +153,7 @@ class LocalLauncher(Launcher):
                 while worker.conn.poll():
                     event = worker.conn.recv()
                     events.append(event)
-                    if event["event"] in ("finished", "failed", "stopped"):
+                    if event["event"] in WORKER_FINAL:
                         worker.spec = None
                         break
             except (EOFError, OSError):

@@ -23,12 +23,14 @@ class TrialOutcome:
     """What a trainer returns when the trial ran to the end.
 
     ``value`` is the final primary metric; ``failed_folds`` lists folds scored with
-    ``error_score`` after raising (their tracebacks in ``errors``).
+    ``error_score`` after raising (their tracebacks in ``errors``, their exception class names in
+    ``error_types``, one per failed fold).
     """
 
     value: float
     failed_folds: tuple[int, ...] = ()
     errors: tuple[str, ...] = ()
+    error_types: tuple[str, ...] = ()
     extra: dict[str, Any] = field(default_factory=dict)
 
 

@@ -8,6 +8,7 @@ from typing import Any, ClassVar
 
 import numpy as np
 
+from hpt.events import error_type
 from hpt.trainers._base import Emit, ShouldStop, Trainer, TrialOutcome, TrialStopped
 from hpt.trial import FoldResult, TrialSpec
 
@@ -111,6 +112,7 @@ class CrossValidationTrainer(Trainer):
         interval = len(spec.reported)
         failed: list[int] = []
         errors: list[str] = []
+        error_types: list[str] = []
         for k, (train, test) in enumerate(self.folds):
             if k in done:
                 continue
@@ -133,7 +135,7 @@ class CrossValidationTrainer(Trainer):
                     train_score = float(scorer(estimator, X_train, y_train))
             except TrialStopped:
                 raise
-            except Exception:
+            except Exception as err:
                 if isinstance(self.error_score, str):  # "raise": the trial fails now
                     raise
                 fit_time = time.perf_counter() - started
@@ -142,6 +144,7 @@ class CrossValidationTrainer(Trainer):
                 train_score = float(self.error_score) if self.return_train_score else None
                 failed.append(k)
                 errors.append(traceback.format_exc())
+                error_types.append(error_type(err))
             interval = fit.interval
             fold = FoldResult(k, test_score, fit_time, score_time, train_score)
             emit({"event": "fold", **fold.to_json()})
@@ -157,4 +160,6 @@ class CrossValidationTrainer(Trainer):
                     "fold": k,
                 }
             )
-        return TrialOutcome(float(np.mean(scores)), tuple(failed), tuple(errors))
+        return TrialOutcome(
+            float(np.mean(scores)), tuple(failed), tuple(errors), tuple(error_types)
+        )

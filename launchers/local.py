@@ -23,8 +23,8 @@ from dataclasses import dataclass
 from multiprocessing.connection import Connection, wait
 from typing import Any
 
-from hpt.events import WORKER_FINAL, lost
 from hpt.errors import ConfigError
+from hpt.events import WORKER_FINAL, lost
 from hpt.trainers import Trainer
 from hpt.trial import TrialSpec
 from launchers.base import Launcher

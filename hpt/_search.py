@@ -10,22 +10,24 @@ numpy scalar -- reaches the workers intact.
 from __future__ import annotations
 
 import tempfile
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 
 import numpy as np
 
+from hpt.callbacks import SweepCallback
 from hpt.errors import SweepAborted
 from hpt.journal import Journal
+from hpt.launcher import Launcher
+from hpt.limits import Limits
 from hpt.samplers import Sampler
 from hpt.space import SearchSpace
 from hpt.state import SweepState
-from hpt.sweep import Limits, SweepLoop
+from hpt.sweep import SweepLoop
 from hpt.trainers import CrossValidationTrainer, Emit, ShouldStop, Trainer, TrialOutcome
 from hpt.trainers._cv import FoldFit
 from hpt.trial import TrialRecord, TrialSpec
-from launchers.base import Launcher
 
 CANDIDATE = "candidate"
 
@@ -140,7 +142,7 @@ def run_candidates(
     *,
     max_retries: int = 2,
     error_score_raise: bool = False,
-    on_event: Callable[[dict[str, Any], SweepState], None] | None = None,
+    callbacks: Sequence[SweepCallback] = (),
 ) -> CandidateResults:
     """Evaluate every candidate of ``trainer`` on ``launcher`` (opened and closed here).
 
@@ -167,7 +169,7 @@ def run_candidates(
                 fail_fast=False,
             ),
             goal="maximize",
-            on_event=on_event,
+            callbacks=list(callbacks),
         )
         aborted: str | None = None
         try:

@@ -1,9 +1,7 @@
-"""The ``hpt`` command.
+"""The ``hpt`` command: argument handling only; the work is in :mod:`hpt.api` and the subcommands.
 
-* ``hpt [overrides]`` / ``hpt -m [sweeps]`` -- run a sweep (a Hydra app over ``conf/``);
-* ``hpt validate [overrides]`` -- check everything and print the plan; launches nothing;
-* ``hpt resume RUN_DIR [--force] [--extend N] [overrides]`` -- continue an interrupted sweep;
-* ``hpt rerun-failed RUN_DIR`` -- run the failed trials of a sweep again.
+* ``hpt [overrides]`` / ``hpt -m [sweeps]`` -- run a sweep (a Hydra app over the config tree);
+* ``hpt <subcommand> ...`` -- see :data:`COMMANDS` (``hpt help`` lists them).
 
 User mistakes print one line ``hpt: error: <key>: <problem>; <fix>`` and exit 2, before any run dir
 is created. ``HPT_DEBUG=1`` shows the traceback instead.
@@ -12,6 +10,8 @@ is created. ``HPT_DEBUG=1`` shows the traceback instead.
 from __future__ import annotations
 
 import argparse
+import contextlib
+import importlib
 import logging
 import os
 import re
@@ -20,41 +20,25 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
-from omegaconf import DictConfig, OmegaConf
+from omegaconf import DictConfig
 
+from hpt.compose import CONFIG_NAME, ENV_CONFIG_DIR, compose, packaged_conf_dir, register
 from hpt.errors import ConfigError, HptError, SweepAborted
-
-CONF_DIR = Path(__file__).resolve().parent.parent / "conf"
-CONFIG_NAME = "config"
-SUBCOMMANDS = ("validate", "resume", "rerun-failed")
 
 EXIT_ABORTED = 1
 EXIT_USAGE = 2
 EXIT_INTERRUPTED = 130
 
+#: ``hpt NAME ...`` runs ``module:function(argv) -> exit code``; imported only when used.
+COMMANDS: dict[str, tuple[str, str]] = {
+    "validate": ("hpt.cli:cmd_validate", "check everything and print the plan; launches nothing"),
+    "resume": ("hpt.cli:cmd_resume", "continue a sweep: hpt resume RUN_DIR [--extend N] [k=v]"),
+    "rerun-failed": ("hpt.cli:cmd_rerun_failed", "run the failed trials of a sweep again"),
+    "init": ("hpt.starter:cmd_init", "write a starter conf/ (experiment, model, search space)"),
+    "help": ("hpt.cli:cmd_help", "list the subcommands"),
+}
+
 log = logging.getLogger("hpt")
-_unique_dirs: dict[str, str] = {}
-
-
-def _unique_dir(path: str) -> str:
-    """Resolver ``${hpt_unique:...}``: the path, or ``path-1``, ``path-2``... if taken.
-
-    Memoised per process: Hydra resolves ``hydra.run.dir`` more than once, and every resolution in
-    one sweep must give the same answer.
-    """
-    if path not in _unique_dirs:
-        from hpt.api import claim_dir
-
-        _unique_dirs[path] = str(claim_dir(Path(path)))
-    return _unique_dirs[path]
-
-
-def _register() -> None:
-    from hpt.config import register_schemas
-
-    register_schemas()
-    if not OmegaConf.has_resolver("hpt_unique"):
-        OmegaConf.register_new_resolver("hpt_unique", _unique_dir)
 
 
 def debug() -> bool:
@@ -67,7 +51,7 @@ def _first_line(text: str) -> str:
 
 def one_line(err: BaseException) -> str:
     """A single-line message for a composition or validation error (ours or Hydra's/OmegaConf's)."""
-    if isinstance(err, ConfigError):
+    if isinstance(err, ConfigError | HptError):
         return str(err)
     text = str(err)
     missing = re.search(r"Could not find '([^']+)/([^']+)'", text)
@@ -79,6 +63,13 @@ def one_line(err: BaseException) -> str:
     missing_primary = re.search(r"Cannot find primary config '([^']+)'", text)
     if missing_primary:
         return f"experiment config {missing_primary.group(1)!r} not found; check --config-name"
+    parsing = re.match(r"Error parsing override '([^=']+)=(.*)'", _first_line(text))
+    if parsing:
+        key, value = parsing.groups()
+        return (
+            f"{key}: cannot parse the value {value!r}; put it in quotes the shell keeps, "
+            f"e.g. {key}=\"'{value}'\""
+        )
     cause = err.__cause__ or err.__context__
     full_key = re.search(r"full_key: (\S+)", text) or (
         cause and re.search(r"full_key: (\S+)", str(cause))
@@ -101,10 +92,39 @@ def one_line(err: BaseException) -> str:
     return head
 
 
-def _parse_hydra_args(argv: Sequence[str]) -> argparse.Namespace:
-    from hydra._internal.utils import get_args_parser
+def fail(err: BaseException, code: int = EXIT_USAGE) -> int:
+    """Print ``err`` as hpt's one-line error (or raise it with ``HPT_DEBUG=1``)."""
+    if debug():
+        raise err
+    sys.stderr.write(f"hpt: error: {one_line(err)}\n")
+    sys.stderr.flush()
+    return code
 
-    return get_args_parser().parse_args(list(argv))
+
+# -- overrides ----------------------------------------------------------------------------------
+_EXPRESSION = re.compile(r"^([+~]{0,2}search_space\.[\w.]+)=\s*([A-Za-z_]\w*\s*\(.*\))\s*$")
+
+
+def quote_expressions(overrides: Sequence[str]) -> list[str]:
+    """Quote search-space expressions for Hydra: ``search_space.x=uniform(1, 9)`` (what bash
+    passes for ``search_space.x='uniform(1, 9)'``) becomes ``search_space.x='uniform(1, 9)'``.
+
+    Only values under ``search_space.`` whose function is one of the space's distributions are
+    touched, so Hydra's own sweep functions elsewhere (``sampler=choice(grid,random)``) keep their
+    meaning. Under ``search_space.``, ``choice(...)`` is always the distribution, never a Hydra
+    sweep.
+    """
+    from hpt.space import DISTRIBUTIONS
+
+    out = []
+    for override in overrides:
+        match = _EXPRESSION.match(override)
+        name = match.group(2).split("(", 1)[0].strip() if match else ""
+        if match and name in DISTRIBUTIONS:
+            value = match.group(2).replace("\\", "\\\\").replace("'", "\\'")
+            override = f"{match.group(1)}='{value}'"
+        out.append(override)
+    return out
 
 
 def _job_overrides(overrides: list[str], multirun: bool) -> list[list[str]]:
@@ -125,14 +145,25 @@ def _job_overrides(overrides: list[str], multirun: bool) -> list[list[str]]:
     return [list(job) for batch in batches for job in batch]
 
 
-def compose(overrides: Sequence[str]) -> DictConfig:
-    """Compose ``conf/config.yaml`` with ``overrides`` the way ``hpt`` does (no run dir)."""
-    from hydra import compose as hydra_compose
-    from hydra import initialize_config_dir
+def _explicit_run_dir(overrides: list[str]) -> Path | None:
+    for override in overrides:
+        key, _, value = override.partition("=")
+        if key.lstrip("+") == "hydra.run.dir" and value and "${" not in value:
+            return Path(value.strip("'\""))
+    return None
 
-    _register()
-    with initialize_config_dir(config_dir=str(CONF_DIR), version_base="1.3", job_name="hpt"):
-        return hydra_compose(config_name=CONFIG_NAME, overrides=list(overrides))
+
+def _claim_explicit_run_dir(path: Path) -> None:
+    """An explicit ``hydra.run.dir`` must be writable and free: take its writer lock now, before
+    Hydra writes ``.hydra/`` into it (the sweep reuses this process's lock)."""
+    from hpt.journal import read_journal
+    from hpt.rundir import ensure_dir
+    from hpt.session import held_lock
+
+    ensure_dir(path)
+    held_lock(path)
+    if read_journal(path):
+        raise HptError(f"{path} already holds a sweep; continue it with: hpt resume {path}")
 
 
 def validate_config(cfg: DictConfig) -> Any:
@@ -142,22 +173,38 @@ def validate_config(cfg: DictConfig) -> Any:
     return Experiment.from_config(cfg)
 
 
-def _fail(err: BaseException, code: int = EXIT_USAGE) -> int:
-    if debug():
-        raise err
-    sys.stderr.write(f"hpt: error: {one_line(err)}\n")
-    sys.stderr.flush()
-    return code
-
-
 def _precheck(overrides: list[str], multirun: bool) -> list[Any]:
     from hpt.secrets import check_overrides
 
     check_overrides(overrides)
-    experiments = []
-    for job in _job_overrides(overrides, multirun):
-        experiments.append(validate_config(compose(job)))
-    return experiments
+    return [validate_config(compose(job)) for job in _job_overrides(overrides, multirun)]
+
+
+def _parse_hydra_args(argv: Sequence[str]) -> argparse.Namespace:
+    from hydra._internal.utils import get_args_parser
+
+    return get_args_parser().parse_args(list(argv))
+
+
+def _use_config_dir(argv: list[str]) -> list[str]:
+    """``--config-dir DIR`` (or ``-cd DIR``) becomes ``HPT_CONFIG_DIR``: the user's configs are put
+    before the built-in ones (Hydra's own flag would only append them)."""
+    out: list[str] = []
+    items = iter(argv)
+    for arg in items:
+        if arg in ("--config-dir", "-cd"):
+            value = next(items, None)
+            if value is None:
+                raise ConfigError("--config-dir", "needs a directory; e.g. --config-dir conf")
+        elif arg.startswith("--config-dir="):
+            value = arg.split("=", 1)[1]
+        else:
+            out.append(arg)
+            continue
+        if not Path(value).is_dir():
+            raise ConfigError("--config-dir", f"{value!r} is not a directory; check the path")
+        os.environ[ENV_CONFIG_DIR] = str(Path(value).resolve())
+    return out
 
 
 # -- the Hydra task ----------------------------------------------------------------------------
@@ -173,16 +220,20 @@ def _task(cfg: DictConfig) -> Any:
         sys.stderr.write(f"hpt: sweep aborted: {err}\nhpt: results so far are in {run_dir}\n")
         sys.exit(EXIT_ABORTED)
     except (ConfigError, HptError) as err:
-        (run_dir / "FAILED").write_text(f"{one_line(err)}\n")
-        sys.exit(_fail(err))
+        from hpt.rundir import RunDirBusy
+
+        if not isinstance(err, RunDirBusy):
+            with contextlib.suppress(OSError):
+                (run_dir / "FAILED").write_text(f"{one_line(err)}\n")
+        sys.exit(fail(err))
     except KeyboardInterrupt:
         sys.stderr.write(f"hpt: interrupted; continue with: hpt resume {run_dir}\n")
         sys.exit(EXIT_INTERRUPTED)
-    _print_summary(result)
+    print_summary(result)
     return result.best_score_
 
 
-def _print_summary(result: Any) -> None:
+def print_summary(result: Any) -> None:
     print(f"sweep finished: {result.end_reason}")
     if result.best_params_ is not None:
         print(f"best {result.metric}: {result.best_score_:.5f} (trial {result.best_trial_id})")
@@ -195,9 +246,9 @@ def _print_summary(result: Any) -> None:
 def _run_hydra(argv: list[str]) -> int:
     import hydra
 
-    _register()
+    register()
     entry: Callable[[], Any] = hydra.main(
-        version_base="1.3", config_path=str(CONF_DIR), config_name=CONFIG_NAME
+        version_base="1.3", config_path=str(packaged_conf_dir()), config_name=CONFIG_NAME
     )(_task)
     saved = sys.argv
     sys.argv = [saved[0] if saved else "hpt", *argv]
@@ -208,55 +259,66 @@ def _run_hydra(argv: list[str]) -> int:
     return 0
 
 
-def _cmd_run(argv: list[str]) -> int:
-    args = _parse_hydra_args(argv)
-    info_mode = args.help or args.hydra_help or args.cfg or args.info or args.shell_completion
-    if not info_mode and not args.config_dir and not args.config_path and not args.config_name:
-        try:
+def cmd_run(argv: list[str]) -> int:
+    """``hpt [overrides]``: check everything, then hand over to Hydra to run the sweep."""
+    try:
+        argv = quote_expressions(_use_config_dir(argv))
+        args = _parse_hydra_args(argv)
+        info_mode = args.help or args.hydra_help or args.cfg or args.info or args.shell_completion
+        if not info_mode and not args.config_path and not args.config_name:
             _precheck(list(args.overrides), bool(args.multirun))
-        except SweepAborted as err:
-            return _fail(err, EXIT_ABORTED)
-        except Exception as err:  # composition/validation: one line, nothing created
-            return _fail(err)
+            explicit = None if args.multirun else _explicit_run_dir(list(args.overrides))
+            if explicit is not None:
+                _claim_explicit_run_dir(explicit)
+    except SweepAborted as err:
+        return fail(err, EXIT_ABORTED)
+    except Exception as err:  # composition/validation: one line, nothing created
+        return fail(err)
     return _run_hydra(argv)
 
 
-def _cmd_validate(argv: list[str]) -> int:
-    args = _parse_hydra_args(argv)
-    try:
-        experiments = _precheck(list(args.overrides), bool(args.multirun))
-    except Exception as err:
-        return _fail(err)
-    for i, exp in enumerate(experiments):
-        if len(experiments) > 1:
-            print(f"== job {i}")
-        from hpt.data import check_dataset
+def cmd_validate(argv: list[str]) -> int:
+    """``hpt validate [overrides]``: every check of a sweep, and its plan; launches nothing."""
+    from hpt.data import check_dataset
 
-        if exp.trainer_kind == "cv":
-            check_dataset(exp.cfg.dataset, exp.cfg.features)
-        for line in exp.plan():
-            print(line)
+    try:
+        argv = quote_expressions(_use_config_dir(argv))
+        args = _parse_hydra_args(argv)
+        experiments = _precheck(list(args.overrides), bool(args.multirun))
+        for i, exp in enumerate(experiments):
+            if len(experiments) > 1:
+                print(f"== job {i}")
+            if exp.kind.needs_dataset:
+                check_dataset(exp.cfg.dataset, exp.cfg.features)
+            for line in exp.plan():
+                print(line)
+    except Exception as err:
+        return fail(err)
     print("config OK: nothing was launched")
     return 0
 
 
-def _cmd_resume(argv: list[str], *, rerun_failed: bool = False) -> int:
-    from hpt.api import resume
-
-    parser = argparse.ArgumentParser(prog=f"hpt {'rerun-failed' if rerun_failed else 'resume'}")
+def _resume_parser(name: str) -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog=f"hpt {name}")
     parser.add_argument("run_dir")
     parser.add_argument(
         "--force", action="store_true", help="accept config changes that alter results"
     )
     parser.add_argument("--extend", type=int, default=None, help="add N trials to the budget")
     parser.add_argument("overrides", nargs="*", help="key=value changes, e.g. compute=spark")
-    args = parser.parse_intermixed_args(argv)
-    _register()
-    _setup_console_logging()
+    return parser
+
+
+def _resume(argv: list[str], *, rerun_failed: bool) -> int:
+    from hpt.api import resume
+
+    args = _resume_parser("rerun-failed" if rerun_failed else "resume").parse_intermixed_args(argv)
+    register()
+    setup_console_logging()
     try:
         result = resume(
             args.run_dir,
-            overrides=list(args.overrides),
+            overrides=quote_expressions(list(args.overrides)),
             force=args.force,
             extend=args.extend,
             rerun_failed=rerun_failed,
@@ -267,18 +329,29 @@ def _cmd_resume(argv: list[str], *, rerun_failed: bool = False) -> int:
     except KeyboardInterrupt:
         sys.stderr.write(f"hpt: interrupted; continue with: hpt resume {args.run_dir}\n")
         return EXIT_INTERRUPTED
-    except Exception as err:
-        if isinstance(err, ConfigError | HptError) or not debug():
-            if not isinstance(err, ConfigError | HptError):
-                raise
-            return _fail(err)
-        raise
+    except (ConfigError, HptError) as err:
+        return fail(err)
     if result is not None:
-        _print_summary(result)
+        print_summary(result)
     return 0
 
 
-def _setup_console_logging() -> None:
+def cmd_resume(argv: list[str]) -> int:
+    return _resume(argv, rerun_failed=False)
+
+
+def cmd_rerun_failed(argv: list[str]) -> int:
+    return _resume(argv, rerun_failed=True)
+
+
+def cmd_help(argv: list[str]) -> int:
+    print("usage: hpt [overrides]         run a sweep (hpt --help: Hydra's options)")
+    for name, (_, text) in sorted(COMMANDS.items()):
+        print(f"       hpt {name:<18} {text}")
+    return 0
+
+
+def setup_console_logging() -> None:
     handler = logging.StreamHandler(sys.stdout)
     handler.setFormatter(logging.Formatter("%(message)s"))
     root = logging.getLogger()
@@ -289,13 +362,11 @@ def _setup_console_logging() -> None:
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``hpt`` console script."""
     args = list(sys.argv[1:] if argv is None else argv)
-    if args and args[0] == "validate":
-        return _cmd_validate(args[1:])
-    if args and args[0] == "resume":
-        return _cmd_resume(args[1:])
-    if args and args[0] == "rerun-failed":
-        return _cmd_resume(args[1:], rerun_failed=True)
-    return _cmd_run(args)
+    if args and args[0] in COMMANDS:
+        module, _, function = COMMANDS[args[0]][0].partition(":")
+        handler: Callable[[list[str]], int] = getattr(importlib.import_module(module), function)
+        return handler(args[1:])
+    return cmd_run(args)
 
 
 if __name__ == "__main__":

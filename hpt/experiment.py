@@ -17,14 +17,14 @@ from omegaconf import DictConfig, OmegaConf
 
 from hpt.config import RESULT_KEYS, as_config
 from hpt.errors import ConfigError
+from hpt.limits import Limits
 from hpt.policies import NoTerminationPolicy, TerminationPolicy
 from hpt.samplers import Sampler
 from hpt.space import SearchSpace
-from hpt.sweep import Limits
+from hpt.trainers.factory import KindCheck, TrainerKind, trainer_kind
 
 GOALS = ("maximize", "minimize")
 INTERVAL_UNITS = ("fold", "round")
-TRAINER_KINDS = ("cv", "script")
 
 
 def locate(key: str, path: Any) -> Any:
@@ -85,6 +85,7 @@ class Experiment:
     """The validated parts of one sweep, built from a composed :class:`HptConfig`."""
 
     cfg: DictConfig
+    kind: TrainerKind
     space: SearchSpace
     sampler: Sampler
     policy: TerminationPolicy
@@ -100,32 +101,12 @@ class Experiment:
     def from_config(cls, cfg: Any) -> Experiment:
         """Validate everything cheap to check and build the sweep's strategy objects."""
         cfg = as_config(cfg)
-        from hpt.data import check_dataset
-
-        trainer_kind = str(cfg.trainer.kind)
-        if trainer_kind not in TRAINER_KINDS:
-            raise ConfigError(
-                "trainer.kind", f"unknown {trainer_kind!r}; use one of {', '.join(TRAINER_KINDS)}"
-            )
+        kind = trainer_kind(str(cfg.trainer.kind))
         space = SearchSpace.from_config(_plain(cfg.search_space) or {})
         metric = str(cfg.metric.primary_metric)
         goal = str(cfg.metric.goal)
         if goal not in GOALS:
             raise ConfigError("metric.goal", f"must be maximize or minimize, got {goal!r}")
-        estimator = None
-        if trainer_kind == "cv":
-            estimator = cls._check_model(cfg, space)
-            cls._check_scorer(metric, goal)
-            check_dataset(cfg.dataset, cfg.features)
-            n_splits = cfg.cv.n_splits
-            if not isinstance(n_splits, int) or n_splits < 2:
-                raise ConfigError("cv.n_splits", f"must be an integer >= 2, got {n_splits!r}")
-            cls._error_score(cfg.cv.error_score)
-        sampler_cfg = _plain(cfg.sampler) or {"_target_": "hpt.samplers.GridSampler"}
-        sampler_cfg.setdefault("seed", int(cfg.seed))
-        sampler = construct("sampler", sampler_cfg, space=space)
-        if not isinstance(sampler, Sampler):
-            raise ConfigError("sampler._target_", f"{sampler_cfg['_target_']} is not a hpt Sampler")
         policy_cfg = dict(_plain(cfg.policy) or {})
         interval_unit = str(policy_cfg.pop("interval_unit", "fold"))
         report_every = policy_cfg.pop("report_every", 10)
@@ -134,19 +115,23 @@ class Experiment:
                 "policy.interval_unit", f"must be fold or round, got {interval_unit!r}"
             )
         _positive("policy.report_every", report_every, integer=True)
-        if trainer_kind == "script":
-            from hpt.trainers._script import ScriptTrainer
-
-            ScriptTrainer.validate(cfg.trainer, interval_unit=interval_unit)
-        elif interval_unit == "round":
-            from hpt.trainers._rounds import BoostingRoundTrainer
-
-            BoostingRoundTrainer.validate(estimator, metric, report_every=report_every)
+        estimator = kind.check(
+            KindCheck(cfg, space, metric, goal, interval_unit, int(report_every))
+        )
+        sampler_cfg = _plain(cfg.sampler) or {"_target_": "hpt.samplers.GridSampler"}
+        sampler_cfg.setdefault("seed", int(cfg.seed))
+        sampler = construct("sampler", sampler_cfg, space=space)
+        if not isinstance(sampler, Sampler):
+            raise ConfigError("sampler._target_", f"{sampler_cfg['_target_']} is not a hpt Sampler")
         policy = (
             construct("policy", policy_cfg) if policy_cfg.get("_target_") else NoTerminationPolicy()
         )
-        if not hasattr(policy, "decide"):
-            raise ConfigError("policy._target_", f"{policy_cfg['_target_']} has no decide()")
+        if not isinstance(policy, TerminationPolicy):
+            raise ConfigError(
+                "policy._target_",
+                f"{policy_cfg['_target_']} is not a hpt TerminationPolicy; subclass "
+                "hpt.policies.TerminationPolicy",
+            )
         res = cfg.resources
         if sampler.size is None and res.max_total_runs is None and res.max_duration_minutes is None:
             raise ConfigError(
@@ -168,16 +153,18 @@ class Experiment:
         preflight = getattr(launcher_class, "preflight", None)
         if callable(preflight):
             preflight({k: v for k, v in compute.items() if k != "_target_"})
+        n_folds = kind.n_folds(cfg)
         limits = Limits(
             max_total_runs=res.max_total_runs,
             max_duration_minutes=res.max_duration_minutes,
             trial_timeout_minutes=res.trial_timeout_minutes,
             max_retries=int(res.max_retries),
             max_failed_runs=res.max_failed_runs,
-            error_score_raise=trainer_kind == "cv" and str(cfg.cv.error_score) == "raise",
+            error_score_raise=n_folds is not None and str(cfg.cv.error_score) == "raise",
         )
         return cls(
             cfg=cfg,
+            kind=kind,
             space=space,
             sampler=sampler,
             policy=policy,
@@ -190,71 +177,14 @@ class Experiment:
             capacity=res.max_concurrent_runs,
         )
 
-    # -- checks ------------------------------------------------------------------------------
-    @staticmethod
-    def _check_model(cfg: DictConfig, space: SearchSpace) -> Any:
-        model_cfg = _plain(cfg.model) or {}
-        if "_target_" not in model_cfg:
-            raise ConfigError("model._target_", "missing; e.g. model=xgboost or model=logistic")
-        estimator = construct("model", model_cfg)
-        if not (hasattr(estimator, "fit") and hasattr(estimator, "get_params")):
-            raise ConfigError(
-                "model._target_",
-                f"{model_cfg['_target_']} is not a scikit-learn-API estimator (no fit/get_params)",
-            )
-        valid = set(estimator.get_params(deep=True))
-        for name in space.names:
-            if name not in valid:
-                close = difflib.get_close_matches(name, sorted(valid), 1)
-                hint = (
-                    f"did you mean {close[0]!r}?" if close else "see the estimator's get_params()"
-                )
-                raise ConfigError(
-                    f"search_space.{name}",
-                    f"{type(estimator).__name__} has no parameter {name!r}; {hint}",
-                )
-        return estimator
-
-    @staticmethod
-    def _check_scorer(metric: str, goal: str) -> None:
-        from sklearn.metrics import get_scorer_names
-
-        names = sorted(get_scorer_names())
-        if metric not in names:
-            close = difflib.get_close_matches(metric, names, 3)
-            hint = (
-                f"did you mean {', '.join(close)}?"
-                if close
-                else "see sklearn.metrics.get_scorer_names()"
-            )
-            raise ConfigError(
-                "metric.primary_metric", f"unknown scikit-learn scorer {metric!r}; {hint}"
-            )
-        if goal != "maximize":
-            raise ConfigError(
-                "metric.goal",
-                f"scikit-learn scorers are greater-is-better ({metric} included), got goal={goal}; "
-                "use metric.goal=maximize",
-            )
-
-    @staticmethod
-    def _error_score(value: Any) -> float | str:
-        if value == "raise":
-            return "raise"
-        if value in ("nan", None):
-            return math.nan
-        if isinstance(value, int | float) and not isinstance(value, bool):
-            return float(value)
-        raise ConfigError("cv.error_score", f"must be 'raise', 'nan' or a number, got {value!r}")
-
     # -- parts -------------------------------------------------------------------------------
     @property
     def trainer_kind(self) -> str:
-        return str(self.cfg.trainer.kind)
+        return self.kind.name
 
     @property
     def n_folds(self) -> int | None:
-        return int(self.cfg.cv.n_splits) if self.trainer_kind == "cv" else None
+        return self.kind.n_folds(self.cfg)
 
     def planned_trials(self) -> int | None:
         sizes = [s for s in (self.sampler.size, self.limits.max_total_runs) if s is not None]

@@ -13,12 +13,15 @@ import json
 import math
 import os
 import tempfile
+import time
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from hpt.callbacks import SweepCallback
+from hpt.events import TRIAL_TERMINAL, JournalEvent
 from hpt.state import SweepState, TrialState
 from hpt.trial import TrialStatus
 
@@ -216,7 +219,7 @@ def write_results(
     n_folds: int | None,
     train_score: bool = False,
 ) -> None:
-    """(Re)write every derived file of ``run_dir`` from ``state``."""
+    """(Re)write every derived table of ``run_dir`` from ``state`` (not the per-trial files)."""
     if n_folds is not None:
         atomic_write_text(
             run_dir / "cv_results.csv",
@@ -230,8 +233,71 @@ def write_results(
         json.dumps(best_json(state, metric, goal), indent=2, default=str) + "\n",
     )
     atomic_write_text(run_dir / "metrics.csv", metrics_csv(state))
-    for trial in state.ordered():
-        if trial.traceback:
-            trial_dir = run_dir / "trials" / trial.trial_id
-            trial_dir.mkdir(parents=True, exist_ok=True)
-            atomic_write_text(trial_dir / "error.txt", trial.traceback)
+
+
+def write_error_file(run_dir: Path, trial: TrialState) -> None:
+    """``trials/<id>/error.txt`` with the trial's traceback (once, when the trial fails)."""
+    if not trial.traceback:
+        return
+    trial_dir = run_dir / "trials" / trial.trial_id
+    trial_dir.mkdir(parents=True, exist_ok=True)
+    atomic_write_text(trial_dir / "error.txt", trial.traceback)
+
+
+class ResultFiles(SweepCallback):
+    """Keeps the derived files of a run dir up to date, in time linear in the sweep's length.
+
+    The tables are rewritten at most once every ``min_interval`` seconds while trials end (so a
+    sweep of many short trials does not rewrite them per trial), and always at the end of the
+    session. A failed trial's ``error.txt`` is written once, when it fails. The journal stays the
+    truth: these files are a view of it, and ``hpt report``/``resume`` rebuild them.
+    """
+
+    def __init__(
+        self,
+        run_dir: Path,
+        *,
+        metric: str,
+        goal: str,
+        param_names: Sequence[str],
+        n_folds: int | None,
+        train_score: bool = False,
+        min_interval: float = 1.0,
+    ) -> None:
+        self.run_dir = run_dir
+        self.metric = metric
+        self.goal = goal
+        self.param_names = list(param_names)
+        self.n_folds = n_folds
+        self.train_score = train_score
+        self.min_interval = min_interval
+        self._last_write = 0.0
+
+    def write(self, state: SweepState) -> None:
+        write_results(
+            self.run_dir,
+            state,
+            metric=self.metric,
+            goal=self.goal,
+            param_names=self.param_names,
+            n_folds=self.n_folds,
+            train_score=self.train_score,
+        )
+        self._last_write = time.monotonic()
+
+    def on_start(self, state: SweepState, *, resumed: bool) -> None:
+        self.write(state)
+
+    def on_event(self, record: dict[str, Any], state: SweepState) -> None:
+        kind = record["event"]
+        if kind not in TRIAL_TERMINAL:
+            return
+        if kind == JournalEvent.FAILED:
+            trial = state.trials.get(str(record.get("trial_id")))
+            if trial is not None:
+                write_error_file(self.run_dir, trial)
+        if time.monotonic() - self._last_write >= self.min_interval:
+            self.write(state)
+
+    def on_end(self, state: SweepState, reason: str | None) -> None:
+        self.write(state)

@@ -37,6 +37,7 @@ from sklearn.model_selection import RandomizedSearchCV as _SklearnRandomizedSear
 from sklearn.model_selection._search import BaseSearchCV
 from sklearn.utils.validation import indexable
 
+from hpt.callbacks import SweepCallback
 from hpt.errors import HptError, TrialError
 from hpt.trial import TrialStatus
 
@@ -146,7 +147,7 @@ class _SparkSearchCV(BaseSearchCV):  # type: ignore[misc]
             trainer,
             launcher,
             error_score_raise=isinstance(self.error_score, str),
-            on_event=self._progress(candidates) if self.verbose > 1 else None,
+            callbacks=[_CandidateProgress(candidates)] if self.verbose > 1 else [],
         )
         out = self._fit_outcomes(results, candidates)
         _warn_or_raise_about_fit_failures(out, self.error_score)
@@ -214,14 +215,18 @@ class _SparkSearchCV(BaseSearchCV):  # type: ignore[misc]
                 out.append(entry)
         return out
 
-    def _progress(self, candidates: Sequence[Mapping[str, Any]]) -> Any:
-        def on_event(event: dict[str, Any], state: Any) -> None:
-            if event["event"] in ("completed", "failed"):
-                trial = state.trials[event["trial_id"]]
-                score = "nan" if trial.value is None else f"{trial.value:.5f}"
-                print(f"[CV] END {candidates[trial.number]}; mean score={score}")
 
-        return on_event
+class _CandidateProgress(SweepCallback):
+    """scikit-learn's ``verbose > 1`` lines: one per evaluated candidate."""
+
+    def __init__(self, candidates: Sequence[Mapping[str, Any]]) -> None:
+        self.candidates = candidates
+
+    def on_event(self, record: dict[str, Any], state: Any) -> None:
+        if record["event"] in ("completed", "failed"):
+            trial = state.trials[record["trial_id"]]
+            score = "nan" if trial.value is None else f"{trial.value:.5f}"
+            print(f"[CV] END {self.candidates[trial.number]}; mean score={score}")
 
 
 def _warn_or_raise_about_fit_failures(out: list[Any], error_score: Any) -> None:

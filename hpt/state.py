@@ -6,6 +6,7 @@ there is no other durable state to trust or repair.
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
@@ -84,6 +85,11 @@ class SweepState:
     finished: bool = False
     end_reason: str | None = None
     aborted: bool = False
+    # Derived indexes, kept up to date by apply() so that per-trial work stays O(1) amortised.
+    _next_number: int = 0
+    _counts: Counter[TrialStatus] = field(default_factory=Counter)
+    _ordered: list[TrialState] | None = None
+    _records: dict[str, TrialRecord] = field(default_factory=dict)
 
     @classmethod
     def replay(cls, events: Iterable[dict[str, Any]]) -> SweepState:
@@ -95,20 +101,33 @@ class SweepState:
     # -- derived views -----------------------------------------------------------------------
     @property
     def next_number(self) -> int:
-        return max((t.number for t in self.trials.values()), default=-1) + 1
+        return self._next_number
 
     def ordered(self) -> list[TrialState]:
-        return sorted(self.trials.values(), key=lambda t: t.number)
+        """Trials in trial-number order (a fresh list; the trials themselves are live)."""
+        if self._ordered is None:
+            self._ordered = sorted(self.trials.values(), key=lambda t: t.number)
+        return list(self._ordered)
 
     def records(self) -> list[TrialRecord]:
-        return [t.record() for t in self.ordered()]
+        """Frozen records of every trial, in number order; unchanged trials reuse their record."""
+        out = []
+        for trial in self.ordered():
+            record = self._records.get(trial.trial_id)
+            if record is None:
+                record = self._records[trial.trial_id] = trial.record()
+            out.append(record)
+        return out
 
     def unfinished(self) -> list[TrialState]:
         """Trials proposed but not finished: in flight when the driver stopped, or queued."""
         return [t for t in self.ordered() if not t.status.is_finished()]
 
     def count(self, status: TrialStatus) -> int:
-        return sum(1 for t in self.trials.values() if t.status is status)
+        return self._counts[status]
+
+    def count_finished(self) -> int:
+        return sum(n for status, n in self._counts.items() if status.is_finished())
 
     def elapsed_seconds(self) -> float:
         """Running time over every session (time between sessions does not count)."""
@@ -139,11 +158,24 @@ class SweepState:
             return
         if kind == "proposed":
             tid = event["trial_id"]
-            self.trials[tid] = TrialState(tid, int(event["number"]), dict(event["params"]))
+            number = int(event["number"])
+            self.trials[tid] = TrialState(tid, number, dict(event["params"]))
+            self._next_number = max(self._next_number, number + 1)
+            self._counts[TrialStatus.PROPOSED] += 1
+            self._ordered = None
             return
         trial = self.trials.get(str(event.get("trial_id")))
         if trial is None:
             return
+        before = trial.status
+        self._apply_to_trial(trial, kind, event, now)
+        if trial.status is not before:
+            self._counts[before] -= 1
+            self._counts[trial.status] += 1
+        self._records.pop(trial.trial_id, None)
+
+    @staticmethod
+    def _apply_to_trial(trial: TrialState, kind: str, event: dict[str, Any], now: float) -> None:
         if kind == "started":
             trial.attempt = int(event["attempt"])
             trial.status = TrialStatus.RUNNING

@@ -9,35 +9,23 @@ from __future__ import annotations
 import logging
 import time
 from collections import deque
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from hpt.callbacks import SweepCallback
 from hpt.errors import SweepAborted
 from hpt.journal import Journal
-from hpt.policies import NoTerminationPolicy, StopReason, TerminationPolicy
+from hpt.launcher import Launcher
+from hpt.limits import Limits
+from hpt.policies import NoTerminationPolicy, TerminationPolicy
 from hpt.samplers import Sampler
 from hpt.state import SweepState
 from hpt.trial import TrialSpec, TrialStatus, trial_id
-from launchers.base import Launcher
 
 log = logging.getLogger("hpt")
 
 POLL_SECONDS = 0.2
 FAIL_FAST_TRIALS = 3  # this many first trials failing alike, with none completed, aborts
-
-
-@dataclass
-class Limits:
-    """The sweep's budget; ``None`` means unlimited."""
-
-    max_total_runs: int | None = None
-    max_duration_minutes: float | None = None
-    trial_timeout_minutes: float | None = None
-    max_retries: int = 2
-    max_failed_runs: int | None = None
-    error_score_raise: bool = False
-    fail_fast: bool = True  # abort when the first trials all fail with the same kind of error
 
 
 @dataclass
@@ -52,7 +40,8 @@ class _Running:
 class SweepLoop:
     """Runs trials until the sampler is exhausted or a limit is reached.
 
-    ``on_change`` is called after every trial state change (derived files, progress display).
+    Every event is appended to the journal, applied to ``state`` and then shown to each of
+    ``callbacks`` (see :mod:`hpt.callbacks`), in that order.
     """
 
     journal: Journal
@@ -62,8 +51,7 @@ class SweepLoop:
     limits: Limits
     goal: str
     policy: TerminationPolicy = field(default_factory=NoTerminationPolicy)
-    on_change: Callable[[SweepState], None] | None = None
-    on_event: Callable[[dict[str, Any], SweepState], None] | None = None
+    callbacks: list[SweepCallback] = field(default_factory=list)
     _running: dict[str, _Running] = field(default_factory=dict)
     _queue: deque[TrialSpec] = field(default_factory=deque)
     _exhausted: bool = False
@@ -74,8 +62,8 @@ class SweepLoop:
     def _record(self, event: str, **fields: Any) -> dict[str, Any]:
         record = self.journal.append(event, **fields)
         self.state.apply(record)
-        if self.on_event is not None:
-            self.on_event(record, self.state)
+        for callback in self.callbacks:
+            callback.on_event(record, self.state)
         return record
 
     # -- scheduling --------------------------------------------------------------------------
@@ -198,18 +186,22 @@ class SweepLoop:
                     f"(max_retries={self.limits.max_retries}): {event.get('reason')}",
                 )
         self._after_trial_end()
-        if self.on_change is not None:
-            self.on_change(self.state)
 
     def _after_trial_end(self) -> None:
-        failed = [t for t in self.state.ordered() if t.status is TrialStatus.FAILED]
         limit = self.limits.max_failed_runs
-        if limit is not None and len(failed) >= limit and self._abort is None:
-            self._abort = f"{len(failed)} trials failed (max_failed_runs={limit}); last error: " + (
+        n_failed = self.state.count(TrialStatus.FAILED)
+        if limit is not None and n_failed >= limit and self._abort is None:
+            failed = [t for t in self.state.ordered() if t.status is TrialStatus.FAILED]
+            self._abort = f"{n_failed} trials failed (max_failed_runs={limit}); last error: " + (
                 failed[-1].error or "?"
             )
         completed = self.state.count(TrialStatus.COMPLETED)
-        if self.limits.fail_fast and completed == 0 and self._abort is None:
+        if (
+            self.limits.fail_fast
+            and completed == 0
+            and self._abort is None
+            and self.state.count_finished() <= FAIL_FAST_TRIALS
+        ):
             first = [t for t in self.state.ordered() if t.status.is_finished()][:FAIL_FAST_TRIALS]
             if (
                 len(first) == FAIL_FAST_TRIALS
@@ -223,6 +215,8 @@ class SweepLoop:
 
     # -- policy and limits -------------------------------------------------------------------
     def _apply_policy(self) -> None:
+        if isinstance(self.policy, NoTerminationPolicy):
+            return  # the common case; skip building every trial's history per report
         candidates = {tid for tid, r in self._running.items() if r.stop_kind is None}
         if not candidates:
             return
@@ -230,17 +224,7 @@ class SweepLoop:
         running_ids = {tid for tid in candidates if tid in history}
         if not running_ids:
             return
-        explain = getattr(self.policy, "explain", None)
-        if callable(explain):
-            reasons: dict[str, StopReason] = explain(history, goal=self.goal, running=running_ids)
-        else:
-            stop = self.policy.decide(history, goal=self.goal, running=running_ids)
-            reasons = {
-                tid: StopReason(
-                    len(history[tid]), history[tid][-1], None, type(self.policy).__name__
-                )
-                for tid in stop
-            }
+        reasons = self.policy.explain(history, goal=self.goal, running=running_ids)
         for tid, reason in sorted(reasons.items()):
             running = self._running[tid]
             running.stop_kind = "terminated"

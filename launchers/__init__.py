@@ -1,5 +1,5 @@
-"""Compute targets: where trials run. Each implements :class:`launchers.base.Launcher`."""
+"""Compute targets: where trials run. Each implements :class:`hpt.launcher.Launcher`."""
 
-from launchers.base import Launcher
+from hpt.launcher import Launcher
 
 __all__ = ["Launcher"]

@@ -25,9 +25,9 @@ from typing import Any
 
 from hpt.errors import ConfigError
 from hpt.events import WORKER_FINAL, lost
+from hpt.launcher import Launcher
 from hpt.trainers import Trainer
 from hpt.trial import TrialSpec
-from launchers.base import Launcher
 
 log = logging.getLogger(__name__)
 

@@ -54,9 +54,9 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from hpt.errors import ConfigError
+from hpt.launcher import Launcher
 from hpt.trainers import Trainer
 from hpt.trial import TrialSpec
-from launchers.base import Launcher
 
 if TYPE_CHECKING:
     from pyspark import SparkContext

@@ -72,14 +72,14 @@ def test_time_limit_counts_only_running_time() -> None:
 
 
 def test_run_dirs_are_collision_proof(tmp_path: Path) -> None:
-    from hpt.api import new_run_dir
-    from hpt.cli import _unique_dir
+    from hpt.compose import _unique_dir
+    from hpt.rundir import new_run_dir
 
     dirs = {new_run_dir(tmp_path) for _ in range(5)}
     assert len(dirs) == 5 and all(d.is_dir() for d in dirs)
     first = _unique_dir(str(tmp_path / "x" / "12-00-00"))
     assert _unique_dir(str(tmp_path / "x" / "12-00-00")) == first  # memoised within a process
-    import hpt.cli
+    import hpt.compose
 
-    hpt.cli._unique_dirs.clear()  # a second process starting in the same second
+    hpt.compose._unique_dirs.clear()  # a second process starting in the same second
     assert _unique_dir(str(tmp_path / "x" / "12-00-00")) == first + "-1"

@@ -34,7 +34,7 @@ class Sampler(ABC):
     def size(self) -> int | None:
         return None
 
-    @property
-    def learns(self) -> bool:
-        """True when suggestions depend on results (rebuild from the journal on resume)."""
-        return False
+    def exhausted(self, number: int, history: Sequence[TrialRecord]) -> bool:
+        """Whether trial ``number`` would get no configuration. The default asks ``suggest``;
+        samplers whose ``suggest`` is costly (model-based ones) answer from ``size``."""
+        return self.suggest(number, history) is None

@@ -10,6 +10,7 @@ import numpy as np
 
 from hpt.events import error_type
 from hpt.trainers._base import Emit, ShouldStop, Trainer, TrialOutcome, TrialStopped
+from hpt.trainers._boosting import fit_stoppable
 from hpt.trial import FoldResult, TrialSpec
 
 
@@ -99,8 +100,6 @@ class CrossValidationTrainer(Trainer):
         XGBoost/LightGBM models raise :class:`TrialStopped` between boosting rounds once the
         trial is asked to stop, so a stop does not wait for the fold's whole fit.
         """
-        from hpt.trainers._rounds import fit_stoppable
-
         fit_stoppable(estimator, X, y, fit.should_stop)
 
     def run(self, spec: TrialSpec, emit: Emit, should_stop: ShouldStop) -> TrialOutcome:

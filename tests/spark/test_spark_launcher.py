@@ -116,15 +116,17 @@ class CountsLoads(Trainer):
 
 def _use_trainer(monkeypatch: pytest.MonkeyPatch, cls: type[CrossValidationTrainer]) -> None:
     """Make ``hpt.tune`` run its usual CV trainer as ``cls``."""
-    build = hpt.api.build_trainer
+    from hpt.trainers._kinds import CrossValidationKind
 
-    def build_as(*args: Any, **kwargs: Any) -> Trainer:
-        trainer = build(*args, **kwargs)
+    build = CrossValidationKind.build
+
+    def build_as(self: CrossValidationKind, *args: Any, **kwargs: Any) -> Trainer:
+        trainer = build(self, *args, **kwargs)
         swapped = cls.__new__(cls)
         swapped.__dict__.update(trainer.__dict__)
         return swapped
 
-    monkeypatch.setattr(hpt.api, "build_trainer", build_as)
+    monkeypatch.setattr(CrossValidationKind, "build", build_as)
 
 
 def _state(run_dir: Path) -> SweepState:

@@ -176,30 +176,3 @@ def test_csv_dataset_runs(tmp_path: Path) -> None:
 def test_debug_env_shows_traceback(tmp_path: Path) -> None:
     done = run_hpt(["sampler=grd"], tmp_path, env={"HPT_DEBUG": "1"})
     assert done.code != 0
-
-
-def test_default_experiment_on_a_small_sample(tmp_path: Path) -> None:
-    """`hpt` with no argument, only the generated sample made smaller to keep the test short."""
-    done = run_hpt(["dataset.n_devices=3000"], tmp_path)
-    assert done.code == 0, done.stderr
-    (run_dir,) = run_dirs(tmp_path)
-    for name in [
-        "sweeping_results.txt",
-        "cv_results.csv",
-        "best.json",
-        "model.joblib",
-        "metrics.csv",
-    ]:
-        assert (run_dir / name).is_file(), name
-    lines = (run_dir / "sweeping_results.txt").read_text().splitlines()
-    assert lines[0] == "metric =  neg_log_loss"
-    assert len(lines) == 5
-    # the seed's format and parameter set, in ParameterGrid order
-    assert lines[1].startswith("mean: -") and ", std: " in lines[1]
-    assert "'n_estimators': 300" in lines[1] and "'max_depth': 3" in lines[1]
-    assert "'n_estimators': 400" in lines[2] and "'max_depth': 3" in lines[2]
-    assert "'objective': 'multi:softprob'" in lines[1] and "'colsample_bylevel': 0.1" in lines[1]
-    best = json.loads((run_dir / "best.json").read_text())
-    assert best["metric"] == "neg_log_loss" and best["best_score"] < 0
-    assert "best neg_log_loss:" in done.stdout and "output dir:" in done.stdout
-    assert "[4/4] trial" in done.stdout  # progress lines

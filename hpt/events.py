@@ -79,13 +79,14 @@ TRIAL_TERMINAL: dict[str, TrialStatus] = {
     JournalEvent.CANCELLED: TrialStatus.CANCELLED,
 }
 
-#: Journal events after which the state a user cares about changed for good: fsync-ed.
+#: Journal events after which the state a user cares about changed for good: fsync-ed. (A
+#: ``proposed`` lost in a crash costs nothing: no result depends on it yet, and the fsync of the
+#: trial's terminal event makes it durable together with everything written before.)
 DURABLE = frozenset(
     {
         JournalEvent.SWEEP_CREATED,
         JournalEvent.SWEEP_RESUMED,
         JournalEvent.BUDGET_EXTENDED,
-        JournalEvent.PROPOSED,
         JournalEvent.RESET,
         JournalEvent.LOST,
         JournalEvent.SWEEP_FINISHED,

@@ -23,6 +23,7 @@ Quantized distributions return ``round(x / q) * q``; when ``q`` is an integer th
 from __future__ import annotations
 
 import ast
+import functools
 import itertools
 import math
 from abc import ABC, abstractmethod
@@ -73,6 +74,11 @@ class Distribution(ABC):
         """All values of a discrete dimension, in order. Only valid when ``is_discrete``."""
         raise TypeError(f"{self} is not discrete")
 
+    @property
+    def n_values(self) -> int:
+        """How many values a discrete dimension has (without listing them, where possible)."""
+        return len(self.values())
+
     @abstractmethod
     def expression(self) -> str:
         """The canonical expression string, e.g. ``uniform(0.05, 0.1)``; parses back equal."""
@@ -118,6 +124,10 @@ class RandInt(Distribution):
 
     def values(self) -> list[Any]:
         return list(range(self.upper))
+
+    @property
+    def n_values(self) -> int:
+        return self.upper
 
     def expression(self) -> str:
         return f"randint({self.upper})"
@@ -471,12 +481,12 @@ class SearchSpace:
     def is_discrete(self) -> bool:
         return all(d.is_discrete for _, d in self.dimensions)
 
-    @property
+    @functools.cached_property
     def grid_size(self) -> int | None:
         """Number of configurations when every dimension is discrete, else ``None``."""
         if not self.is_discrete:
             return None
-        return math.prod(len(d.values()) for _, d in self.dimensions)
+        return math.prod(d.n_values for _, d in self.dimensions)
 
     def grid(self) -> Iterator[dict[str, Any]]:
         """Every configuration in scikit-learn's ``ParameterGrid`` order (sorted keys, last fastest)."""

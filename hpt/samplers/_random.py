@@ -25,6 +25,7 @@ class RandomSampler(Sampler):
     def __init__(self, space: SearchSpace, seed: int = 0) -> None:
         super().__init__(space, seed)
         self._permutation: np.ndarray | None = None
+        self._keys: dict[int, tuple[tuple[str, Any], ...]] = {}  # trial number -> its params
         grid_size = space.grid_size
         if grid_size is not None and grid_size <= _PERMUTE_LIMIT:
             self._permutation = np.random.default_rng([self.seed, 2**31 - 1]).permutation(grid_size)
@@ -42,10 +43,12 @@ class RandomSampler(Sampler):
         if size is not None:
             # A huge finite space: redraw on collision with an earlier proposal (deterministic,
             # because proposals are made in trial-number order).
-            earlier = [r.params for r in history if r.number < number]
-            if len(earlier) >= size:
+            for record in history:  # a cache of what was proposed, derived from the history alone
+                if record.number not in self._keys:
+                    self._keys[record.number] = tuple(sorted(record.params.items()))
+            seen = {key for n, key in self._keys.items() if n < number}
+            if len(seen) >= size:
                 return None
-            seen = {tuple(sorted(p.items())) for p in earlier}
             rng = np.random.default_rng([self.seed, number])
             while True:
                 params = self.space.sample(rng)

@@ -178,6 +178,21 @@ class TerminationPolicy:
     The constructor validates the parameters shared by every policy and raises
     :class:`ValueError` with a one-line message naming the parameter, the value and the fix.
 
+    A policy of one's own, stopping trials whose latest value is below a fixed floor:
+
+    >>> class StopBelow(TerminationPolicy):
+    ...     rule = "floor"
+    ...
+    ...     def __init__(self, floor: float, **schedule: int) -> None:
+    ...         super().__init__(**schedule)
+    ...         self.floor = floor
+    ...
+    ...     def judge(self, trial_id, interval, snapshot):
+    ...         latest = snapshot.history[trial_id][interval - 1]
+    ...         return snapshot.stop_if_worse(latest, self.floor, interval=interval, rule=self.rule)
+    >>> StopBelow(0.5).explain({"a": [0.4], "b": [0.5]}, goal="maximize", running={"a", "b"})
+    {'a': StopReason(interval=1, value=0.4, threshold=0.5, rule='floor')}
+
     >>> from hpt.policies import MedianStoppingPolicy
     >>> MedianStoppingPolicy(evaluation_interval=0)  # doctest: +ELLIPSIS
     Traceback (most recent call last):

@@ -94,7 +94,7 @@ class AshaPolicy(TerminationPolicy):
     def judge(self, trial_id: str, interval: int, snapshot: Snapshot) -> StopReason | None:
         if interval not in self._rung_set:
             return None
-        cutoff = snapshot.per_interval(interval, self._cutoff_at)
+        cutoff = snapshot.once(self._cutoff_at, interval)
         value = snapshot.history[trial_id][interval - 1]
         return snapshot.stop_if_worse(value, cutoff, interval=interval, rule=self.rule)
 

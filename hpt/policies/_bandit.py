@@ -120,12 +120,14 @@ class BanditPolicy(TerminationPolicy):
     def _threshold_at(self, snapshot: Snapshot, n: int) -> Cutoff:
         # Never empty: the evaluated trial itself has n >= 1 values. The best is found on the
         # floats, whose order equals that of the decimals, and only it is converted.
-        best = snapshot.best(v for values in snapshot.history.values() for v in values[:n])
+        best = snapshot.best(
+            snapshot.best_upto(tid, n) for tid, values in snapshot.history.items() if values
+        )
         return self._exact_threshold(best, snapshot.maximize)
 
     def judge(self, trial_id: str, interval: int, snapshot: Snapshot) -> StopReason | None:
-        threshold = snapshot.per_interval(interval, self._threshold_at)
-        own_best = snapshot.best(snapshot.history[trial_id][:interval])
+        threshold = snapshot.once(self._threshold_at, interval)
+        own_best = snapshot.best_upto(trial_id, interval)
         return snapshot.stop_if_worse(own_best, threshold, interval=interval, rule=self.rule)
 
     def _params(self) -> dict[str, object]:

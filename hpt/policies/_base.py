@@ -51,6 +51,7 @@ GOALS = ("maximize", "minimize")
 Cutoff = Fraction | float
 
 _T = TypeVar("_T")
+_K = TypeVar("_K", bound=Hashable)
 
 
 def as_written(value: float) -> Cutoff:
@@ -98,13 +99,13 @@ class StopReason:
 
 
 class Snapshot:
-    """The inputs of one :meth:`TerminationPolicy.explain` call, as :meth:`~TerminationPolicy.judge`
-    sees them.
+    """The inputs of one :meth:`TerminationPolicy.explain` call, as
+    :meth:`~TerminationPolicy.judge` sees them.
 
     ``history`` is the caller's history with every NaN replaced by the worst value for the goal
     (a copy; the caller's mapping is never modified), ``running`` the ids still running and
-    ``maximize`` the goal. :meth:`per_interval` shares a computation between the trials judged
-    at the same interval in this call, so a policy that compares with "every trial at interval
+    ``maximize`` the goal. :meth:`once` shares a computation between the trials judged in this
+    call (e.g. a cut-off per interval), so a policy that compares with "every trial at interval
     ``n``" costs one pass per interval, not one per trial.
     """
 
@@ -116,22 +117,28 @@ class Snapshot:
         self.history: Mapping[str, Sequence[float]] = history
         self.running: Set[str] = running
         self.maximize: bool = maximize
-        self._memo: dict[tuple[Hashable, int], object] = {}
+        self._memo: dict[tuple[Hashable, Hashable], object] = {}
 
-    def per_interval(self, interval: int, compute: Callable[[Snapshot, int], _T]) -> _T:
-        """``compute(self, interval)``, computed at most once per interval in this call.
+    def once(self, compute: Callable[[Snapshot, _K], _T], key: _K) -> _T:
+        """``compute(self, key)``, computed at most once per ``(compute, key)`` in this call.
 
-        ``compute`` is the cache key together with ``interval``: pass a method or a module-level
-        function (a lambda made anew per trial would never hit the cache).
+        Pass a method or a module-level function as ``compute`` (a lambda made anew for each
+        trial would never hit the cache).
         """
-        key = (compute, interval)
-        if key not in self._memo:
-            self._memo[key] = compute(self, interval)
-        return cast(_T, self._memo[key])
+        memo_key = (compute, key)
+        if memo_key not in self._memo:
+            self._memo[memo_key] = compute(self, key)
+        return cast(_T, self._memo[memo_key])
 
     def best(self, values: Iterable[float]) -> float:
         """The best of a non-empty collection of values."""
         return max(values) if self.maximize else min(values)
+
+    def best_upto(self, trial_id: str, n: int) -> float:
+        """The best of trial ``trial_id``'s first ``n`` values (all of them if it has fewer);
+        it must have reported at least one."""
+        running_best = self.once(_running_best, trial_id)
+        return running_best[min(n, len(running_best)) - 1]
 
     def kth_best(self, scores: Sequence[float], k: int) -> float:
         """The ``k``-th best score (1-based, ties counted separately), ``1 <= k <= len(scores)``.
@@ -146,22 +153,34 @@ class Snapshot:
         return sorted(scores, reverse=self.maximize)[k - 1]
 
     def is_worse(self, value: float, cutoff: Cutoff) -> bool:
-        """Whether ``value`` is strictly worse than ``cutoff``, compared exactly as decimals."""
+        """Whether ``value`` is strictly worse than ``cutoff``, compared exactly as decimals.
+
+        A float ``cutoff`` (a reported value, as truncation and ASHA use, or an infinity) is
+        compared as a float: :func:`as_written` keeps the order of floats, so the answer is the
+        same and nothing needs converting.
+        """
+        if isinstance(cutoff, float):
+            return value < cutoff if self.maximize else value > cutoff
         exact = as_written(value)
         return exact < cutoff if self.maximize else exact > cutoff
 
     def stop_if_worse(
         self, value: float, cutoff: Cutoff, *, interval: int, rule: str
     ) -> StopReason | None:
-        """A :class:`StopReason` when ``value`` is strictly worse than ``cutoff``, else ``None``.
-
-        A float ``cutoff`` (a reported value, as truncation and ASHA use) is read with
-        :func:`as_written`; a :class:`~fractions.Fraction` is used as it is.
-        """
-        exact = cutoff if isinstance(cutoff, Fraction) else as_written(cutoff)
-        if not self.is_worse(value, exact):
+        """A :class:`StopReason` when ``value`` is strictly worse than ``cutoff`` (see
+        :meth:`is_worse`), else ``None``; the reason's threshold is ``cutoff`` as a float."""
+        if not self.is_worse(value, cutoff):
             return None
-        return StopReason(interval=interval, value=value, threshold=float(exact), rule=rule)
+        return StopReason(interval=interval, value=value, threshold=float(cutoff), rule=rule)
+
+
+def _running_best(snapshot: Snapshot, trial_id: str) -> list[float]:
+    """``[best of values[:1], best of values[:2], ...]`` for one trial."""
+    pick = max if snapshot.maximize else min
+    out: list[float] = []
+    for value in snapshot.history[trial_id]:
+        out.append(pick(out[-1], value) if out else value)
+    return out
 
 
 class TerminationPolicy:

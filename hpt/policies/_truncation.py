@@ -65,7 +65,7 @@ class TruncationSelectionPolicy(TerminationPolicy):
         )
 
     def judge(self, trial_id: str, interval: int, snapshot: Snapshot) -> StopReason | None:
-        cutoff = snapshot.per_interval(interval, self._cutoff_at)
+        cutoff = snapshot.once(self._cutoff_at, interval)
         value = snapshot.history[trial_id][interval - 1]
         return snapshot.stop_if_worse(value, cutoff, interval=interval, rule=self.rule)
 

@@ -193,6 +193,20 @@ def test_median_of_an_even_count_at_and_beside() -> None:
     assert judge(better(0.5, MAX)) == set()
 
 
+def test_median_sums_beyond_float_precision() -> None:
+    # a = [1e16, 1.0, -1e16] has mean exactly 1/3; in floats (1e16 + 1.0) - 1e16 is 0. Means
+    # 1/3, b 0.3, c 0.5 -> median 1/3: b (best 0.3) is stopped, c survives. With a's mean read
+    # as 0 the median would have been 0.3 and b would have survived.
+    history = {"a": [1e16, 1.0, -1e16], "b": [0.3] * 3, "c": [0.5] * 3}
+    reasons = MedianStoppingPolicy().explain(history, goal=MAX, running={"b", "c"})
+    assert set(reasons) == {"b"}
+    assert reasons["b"].threshold == 1 / 3
+    # Sums of the largest floats do not overflow: means a 1e308, b 0, c 0.5, d 0.4 -> median
+    # (0.4 + 0.5) / 2 = 0.45: d is stopped, b (best 1e308) and c survive.
+    huge = {"a": [1e308, 1e308], "b": [1e308, -1e308], "c": [0.5, 0.5], "d": [0.4, 0.4]}
+    assert MedianStoppingPolicy().decide(huge, goal=MAX, running={"b", "c", "d"}) == {"d"}
+
+
 # --- truncation ---------------------------------------------------------------------------
 
 

@@ -10,6 +10,7 @@ from hpt.policies._base import (
     StopReason,
     TerminationPolicy,
     _check_positive,
+    _decimal,
     _fmt,
     _is_maximize,
     as_written,
@@ -87,7 +88,7 @@ class BanditPolicy(TerminationPolicy):
         # The slack as the decimal the user wrote; finite and > 0, so always a Fraction.
         slack = self.slack_factor if self.slack_factor is not None else self.slack_amount
         assert slack is not None  # exactly one is set, checked above
-        self._slack: Fraction = Fraction(as_written(slack))
+        self._slack: Fraction = _decimal(slack)
 
     def threshold(self, best: float, *, goal: str) -> float:
         """The cut-off for a best-so-far value ``best`` (``B`` in the class docstring).
@@ -107,8 +108,9 @@ class BanditPolicy(TerminationPolicy):
     def _exact_threshold(self, best: float, maximize: bool) -> Cutoff:
         b = as_written(best)
         if not isinstance(b, Fraction):
-            # B = +inf: only another +inf survives; B = -inf: nothing is worse. Either way the
-            # threshold is B (float arithmetic would give inf - inf = nan for minimize).
+            # An infinite B is its own threshold. Maximizing, B = +inf leaves only other +inf
+            # trials standing and B = -inf stops nobody; minimizing mirrors that. (In floats,
+            # minimizing with B = -inf gave -inf + inf = nan, which stopped nobody.)
             return b
         if self.slack_amount is not None:
             return b - self._slack if maximize else b + self._slack

@@ -46,8 +46,9 @@ __all__ = ["GOALS", "Cutoff", "Snapshot", "StopReason", "TerminationPolicy", "as
 #: The accepted values of ``goal`` (HyperDrive's PrimaryMetricGoal, lower-cased).
 GOALS = ("maximize", "minimize")
 
-#: An exact cut-off: a :class:`~fractions.Fraction` when finite, else ``inf``/``-inf`` (or NaN
-#: where none is defined, which stops nothing).
+#: A cut-off, compared exactly: a :class:`~fractions.Fraction` computed from decimals (bandit's
+#: threshold, a median), or a float used as it is: a reported value (truncation, ASHA), an
+#: infinity, or NaN where none is defined (which stops nothing).
 Cutoff = Fraction | float
 
 _T = TypeVar("_T")

@@ -11,9 +11,12 @@ thresholds).
 from __future__ import annotations
 
 import math
+from decimal import Decimal
 from fractions import Fraction
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from hpt.policies import (
     AshaPolicy,
@@ -136,6 +139,31 @@ def test_bandit_best_comes_from_the_decimals_of_every_trial() -> None:
     assert stopped(policy, {"best": [up], "x": [0.6]}, MAX) == {"x"}
     assert stopped(policy, {"best": [up], "x": [0.6000000000000001]}, MAX) == {"x"}
     assert stopped(policy, {"best": [up], "x": [0.6000000000000002]}, MAX) == set()
+
+
+# Decimals with up to three places, as people write metrics and slacks.
+decimals = st.integers(min_value=-5000, max_value=5000).map(lambda i: Decimal(i) / 1000)
+slacks = st.integers(min_value=1, max_value=2000).map(lambda i: Decimal(i) / 1000)
+
+
+@settings(max_examples=60, deadline=None)
+@given(best=decimals, slack=slacks, goal=st.sampled_from([MAX, MIN]))
+def test_bandit_amount_on_any_written_decimal(best: Decimal, slack: Decimal, goal: str) -> None:
+    # Whatever decimals B and a are, a trial at exactly B -/+ a survives, one ulp worse stops.
+    cut = float(best - slack if goal == MAX else best + slack)
+    policy = BanditPolicy(slack_amount=float(slack))
+    assert stopped(policy, {"best": [float(best)], "x": [cut]}, goal) == set()
+    assert stopped(policy, {"best": [float(best)], "x": [worse(cut, goal)]}, goal) == {"x"}
+
+
+@settings(max_examples=60, deadline=None)
+@given(best=decimals, slack=slacks)
+def test_bandit_factor_minimize_on_any_written_decimal(best: Decimal, slack: Decimal) -> None:
+    # Minimizing, the cut B * (1 + s) (B >= 0) or B + |B| * s (B < 0) is a decimal again.
+    cut = float(best * (1 + slack) if best >= 0 else best + abs(best) * slack)
+    policy = BanditPolicy(slack_factor=float(slack))
+    assert stopped(policy, {"best": [float(best)], "x": [cut]}, MIN) == set()
+    assert stopped(policy, {"best": [float(best)], "x": [worse(cut, MIN)]}, MIN) == {"x"}
 
 
 # --- median -------------------------------------------------------------------------------

@@ -7,6 +7,9 @@ manner of Optuna's ``SamplerTestCase`` and Hydra's ``LauncherTestSuite``):
   ``policy``);
 * :class:`hpt.testing.samplers.SamplerContract` -- samplers (fixture ``make_sampler``).
 
+A launcher contract, with an in-memory launcher for fast sweep-loop tests, is to join them as
+``hpt.testing.launchers``.
+
 The suites need pytest (and Hypothesis for the policy suite's random histories); they are
 imported on first use, so ``import hpt.testing`` works without either.
 """
@@ -22,7 +25,8 @@ if TYPE_CHECKING:
 
 __all__ = ["PolicyContract", "SamplerContract"]
 
-# Re-exported name -> the submodule that defines it, imported when the name is first used.
+# Re-exported name -> the submodule that defines it, imported when the name is first used (so
+# that importing hpt.testing needs neither pytest nor hypothesis). Add new suites here.
 _LAZY = {
     "PolicyContract": "hpt.testing.policies",
     "SamplerContract": "hpt.testing.samplers",

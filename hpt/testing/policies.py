@@ -160,7 +160,7 @@ class PolicyContract:
     #: Maximizing ``v`` and minimizing ``-v`` are the same problem for this rule.
     goal_symmetric: ClassVar[bool] = True
     #: Random examples per property.
-    max_examples: ClassVar[int] = 40
+    max_examples: ClassVar[int] = 25
 
     @pytest.fixture
     def policy(self) -> TerminationPolicy:

@@ -34,7 +34,7 @@ from hpt.testing import policies as contract
 from hpt.testing.policies import PolicyContract
 
 GOALS = ("maximize", "minimize")
-ORACLE_EXAMPLES = 60
+ORACLE_EXAMPLES = 40
 
 # --- the contract, once per built-in policy (default and non-default schedules) --------------
 

@@ -2,17 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence, Set
-
-from hpt.policies._base import (
-    StopReason,
-    TerminationPolicy,
-    _check_int,
-    _is_better,
-    _is_maximize,
-    _kth_best,
-    _sanitized,
-)
+from hpt.policies._base import Snapshot, StopReason, TerminationPolicy, _check_int
 
 __all__ = ["AshaPolicy"]
 
@@ -37,7 +27,9 @@ class AshaPolicy(TerminationPolicy):
     is the ``ceil(N / reduction_factor)`` best; the trial is stopped when at least that many
     are strictly better than it, i.e. its value is strictly worse than the
     ``ceil(N / reduction_factor)``-th best score (the reported threshold). Rounding up keeps the
-    best trial at every rung (a lone trial is never stopped) and ties never stop a trial.
+    best trial at every rung (a lone trial is never stopped) and ties never stop a trial. The
+    counts are integers and the rule only ranks reported values, so it is exact: a value equal
+    to the cut-off survives.
 
     Unlike Ray Tune, which compares with the trials that reached the rung *before* this one, the
     comparison uses every trial that has reached the rung by now: the policy is a pure function
@@ -50,6 +42,8 @@ class AshaPolicy(TerminationPolicy):
     >>> sorted(policy.decide(history, goal="maximize", running={"b", "c"}))
     ['b', 'c']
     """
+
+    rule = "asha"
 
     def __init__(
         self,
@@ -86,6 +80,7 @@ class AshaPolicy(TerminationPolicy):
             rungs.append(rung)
             rung *= self.reduction_factor
         self.rungs: tuple[int, ...] = tuple(rungs)
+        self._rung_set: frozenset[int] = frozenset(rungs)
         # Catch a schedule that can never stop anything (e.g. rungs 1, 3, 9 with
         # evaluation_interval=2) here, rather than as a sweep that silently never prunes.
         if not any(self._due(r) for r in self.rungs):
@@ -96,32 +91,19 @@ class AshaPolicy(TerminationPolicy):
                 "delay_evaluation, or keep the defaults evaluation_interval=1, delay_evaluation=0"
             )
 
-    def explain(
-        self,
-        history: Mapping[str, Sequence[float]],
-        *,
-        goal: str,
-        running: Set[str],
-    ) -> dict[str, StopReason]:
-        maximize = _is_maximize(goal)
-        history = _sanitized(history, maximize)
-        rungs = set(self.rungs)
-        reasons: dict[str, StopReason] = {}
-        cutoff_at: dict[int, float] = {}  # shared by trials judged at the same rung
-        for tid, n in self._due_trials(history, running):
-            if n not in rungs:
-                continue
-            if n not in cutoff_at:
-                scores = [values[n - 1] for values in history.values() if len(values) >= n]
-                # The evaluated trial is among the scores, so 1 <= keep <= len(scores).
-                keep = -(-len(scores) // self.reduction_factor)  # ceil, in exact integers
-                cutoff_at[n] = _kth_best(scores, keep, maximize)
-            value = history[tid][n - 1]
-            if _is_better(cutoff_at[n], value, maximize):
-                reasons[tid] = StopReason(
-                    interval=n, value=value, threshold=cutoff_at[n], rule="asha"
-                )
-        return reasons
+    def judge(self, trial_id: str, interval: int, snapshot: Snapshot) -> StopReason | None:
+        if interval not in self._rung_set:
+            return None
+        cutoff = snapshot.once(self._cutoff_at, interval)
+        value = snapshot.history[trial_id][interval - 1]
+        return snapshot.stop_if_worse(value, cutoff, interval=interval, rule=self.rule)
+
+    def _cutoff_at(self, snapshot: Snapshot, n: int) -> float:
+        """The ``ceil(N / reduction_factor)``-th best score at rung ``n``."""
+        scores = [values[n - 1] for values in snapshot.history.values() if len(values) >= n]
+        # The evaluated trial is among the scores, so 1 <= keep <= len(scores).
+        keep = -(-len(scores) // self.reduction_factor)  # ceil, in exact integers
+        return snapshot.kth_best(scores, keep)
 
     def _params(self) -> dict[str, object]:
         return {

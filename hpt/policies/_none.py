@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence, Set
-
-from hpt.policies._base import StopReason, TerminationPolicy, _is_maximize
+from hpt.policies._base import Snapshot, StopReason, TerminationPolicy
 
 __all__ = ["NoTerminationPolicy"]
 
@@ -20,18 +18,15 @@ class NoTerminationPolicy(TerminationPolicy):
     set()
     """
 
+    rule = "none"
+
     def __init__(self) -> None:
         super().__init__()
 
-    def explain(
-        self,
-        history: Mapping[str, Sequence[float]],
-        *,
-        goal: str,
-        running: Set[str],
-    ) -> dict[str, StopReason]:
-        _is_maximize(goal)  # validation only: the same inputs fail the same way for every policy
-        return {}
+    def judge(self, trial_id: str, interval: int, snapshot: Snapshot) -> StopReason | None:
+        # explain() has validated the goal already: the same inputs fail the same way for every
+        # policy, so a typo is caught even while early termination is off.
+        return None
 
     def _params(self) -> dict[str, object]:
         # The inherited evaluation_interval/delay_evaluation are fixed defaults, not arguments.

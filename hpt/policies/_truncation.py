@@ -4,15 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence, Set
 
-from hpt.policies._base import (
-    StopReason,
-    TerminationPolicy,
-    _check_int,
-    _is_better,
-    _is_maximize,
-    _kth_best,
-    _sanitized,
-)
+from hpt.policies._base import Snapshot, StopReason, TerminationPolicy, _check_bool, _check_int
 
 __all__ = ["TruncationSelectionPolicy"]
 
@@ -37,6 +29,8 @@ class TruncationSelectionPolicy(TerminationPolicy):
     when at least ``N - k`` members are strictly better than it. Equivalently its value is
     strictly worse than the ``(N - k)``-th best score, which :class:`StopReason` reports as the
     threshold. Ties never stop a trial, and since ``k < N`` the best trial is never stopped.
+    ``k`` is computed in integers and the rule only ranks reported values, so it is exact: a
+    value equal to the cut-off survives.
 
     Example, 20%: five trials at interval 2 with values 0.9, 0.8, 0.7, 0.6, 0.5 give ``N = 5``,
     ``k = 1``; the 0.5 trial has 4 = N - k better members and is stopped, the 0.6 trial has 3.
@@ -47,6 +41,8 @@ class TruncationSelectionPolicy(TerminationPolicy):
     >>> policy.decide(history, goal="maximize", running=set(history))
     {'e'}
     """
+
+    rule = "truncation"
 
     def __init__(
         self,
@@ -64,38 +60,23 @@ class TruncationSelectionPolicy(TerminationPolicy):
             high=99,
             fix="pass a whole percentage such as 20 (stop the worst 20% at each interval)",
         )
-        if not isinstance(exclude_finished_jobs, bool):
-            raise ValueError(
-                f"exclude_finished_jobs must be True or False, got {exclude_finished_jobs!r}; "
-                "pass a boolean"
-            )
-        self.exclude_finished_jobs: bool = exclude_finished_jobs
+        self.exclude_finished_jobs: bool = _check_bool(
+            "exclude_finished_jobs", exclude_finished_jobs, fix="pass a boolean"
+        )
 
-    def explain(
-        self,
-        history: Mapping[str, Sequence[float]],
-        *,
-        goal: str,
-        running: Set[str],
-    ) -> dict[str, StopReason]:
-        maximize = _is_maximize(goal)
-        history = _sanitized(history, maximize)
-        reasons: dict[str, StopReason] = {}
-        cutoff_at: dict[int, float] = {}  # shared by trials evaluated at the same n
-        for tid, n in self._due_trials(history, running):
-            if n not in cutoff_at:
-                scores = self._population(history, running, n)
-                # The evaluated trial itself has >= n values, so size >= 1 and, as
-                # percentage <= 99, k <= size - 1: needed >= 1 is a valid rank.
-                size = len(scores)
-                k = size * self.truncation_percentage // 100  # exact integer floor
-                cutoff_at[n] = _kth_best(scores, size - k, maximize)
-            value = history[tid][n - 1]
-            if _is_better(cutoff_at[n], value, maximize):
-                reasons[tid] = StopReason(
-                    interval=n, value=value, threshold=cutoff_at[n], rule="truncation"
-                )
-        return reasons
+    def judge(self, trial_id: str, interval: int, snapshot: Snapshot) -> StopReason | None:
+        cutoff = snapshot.once(self._cutoff_at, interval)
+        value = snapshot.history[trial_id][interval - 1]
+        return snapshot.stop_if_worse(value, cutoff, interval=interval, rule=self.rule)
+
+    def _cutoff_at(self, snapshot: Snapshot, n: int) -> float:
+        """The ``(N - k)``-th best score of the population at interval ``n``."""
+        scores = self._population(snapshot.history, snapshot.running, n)
+        # The evaluated trial itself has >= n values, so N >= 1 and, as percentage <= 99,
+        # k <= N - 1: N - k >= 1 is a valid rank. Integers, so the percentile cut is exact.
+        size = len(scores)
+        k = size * self.truncation_percentage // 100
+        return snapshot.kth_best(scores, size - k)
 
     def _population(
         self, history: Mapping[str, Sequence[float]], running: Set[str], n: int

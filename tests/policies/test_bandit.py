@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from fractions import Fraction
 
 import pytest
 
@@ -13,39 +14,41 @@ MIN = "minimize"
 
 
 def test_seed_example_slack_factor() -> None:
-    # Best so far 0.8, slack_factor 0.2 -> threshold 0.8 / 1.2 = 0.6667: 0.67 survives, 0.66 stops.
+    # Best so far 0.8, slack_factor 0.2 -> threshold 0.8 / 1.2 = 2/3 exactly (reported as the
+    # float nearest to 2/3): 0.67 survives, 0.66 stops.
     history = {"best": [0.8], "above": [0.67], "below": [0.66]}
     policy = BanditPolicy(slack_factor=0.2)
     assert policy.decide(history, goal=MAX, running=set(history)) == {"below"}
     reasons = policy.explain(history, goal=MAX, running=set(history))
     assert reasons == {
-        "below": StopReason(interval=1, value=0.66, threshold=0.8 / 1.2, rule="bandit")
+        "below": StopReason(interval=1, value=0.66, threshold=float(Fraction(2, 3)), rule="bandit")
     }
     assert reasons["below"].threshold == pytest.approx(0.6667, abs=1e-4)
 
 
 def test_seed_example_slack_amount() -> None:
-    # Best 0.8, slack_amount 0.2 -> threshold 0.8 - 0.2 = 0.6 (as computed in floats).
-    # 0.61 survives, 0.59 stops; a value equal to the threshold survives (strict comparison).
-    threshold = 0.8 - 0.2
-    history = {"best": [0.8], "above": [0.61], "equal": [threshold], "below": [0.59]}
+    # Best 0.8, slack_amount 0.2 -> threshold exactly 0.8 - 0.2 = 0.6 (not the float
+    # 0.6000000000000001). 0.61 survives, 0.59 stops; 0.6 itself survives ("less than" is strict).
+    history = {"best": [0.8], "above": [0.61], "equal": [0.6], "below": [0.59]}
     policy = BanditPolicy(slack_amount=0.2)
     assert policy.decide(history, goal=MAX, running=set(history)) == {"below"}
     reason = policy.explain(history, goal=MAX, running=set(history))["below"]
-    assert reason.threshold == pytest.approx(0.6)
+    assert reason.threshold == 0.6
     assert reason.value == 0.59
 
 
 def test_threshold_formulas() -> None:
-    # HyperDrive's formulas for a positive best: B/(1+s), B*(1+s), B-a, B+a.
-    assert BanditPolicy(slack_factor=0.2).threshold(0.8, goal=MAX) == 0.8 / 1.2
-    assert BanditPolicy(slack_factor=0.2).threshold(0.5, goal=MIN) == 0.5 * 1.2
-    assert BanditPolicy(slack_amount=0.2).threshold(0.8, goal=MAX) == 0.8 - 0.2
-    assert BanditPolicy(slack_amount=0.2).threshold(0.5, goal=MIN) == 0.5 + 0.2
+    # HyperDrive's formulas for a positive best: B/(1+s), B*(1+s), B-a, B+a, computed on the
+    # decimals exactly and rounded once to the nearest float (float arithmetic would give
+    # 0.6666666666666667, 0.6, 0.6000000000000001 and 0.7).
+    assert BanditPolicy(slack_factor=0.2).threshold(0.8, goal=MAX) == float(Fraction(2, 3))
+    assert BanditPolicy(slack_factor=0.2).threshold(0.5, goal=MIN) == 0.6
+    assert BanditPolicy(slack_amount=0.2).threshold(0.8, goal=MAX) == 0.6
+    assert BanditPolicy(slack_amount=0.2).threshold(0.5, goal=MIN) == 0.7
     # Negative best: the factor acts on the magnitude.
     # maximize: -0.3 - 0.3 * 0.5 / 1.5 = -0.4 ; minimize: -0.8 + 0.8 * 0.25 = -0.6
-    assert BanditPolicy(slack_factor=0.5).threshold(-0.3, goal=MAX) == pytest.approx(-0.4)
-    assert BanditPolicy(slack_factor=0.25).threshold(-0.8, goal=MIN) == pytest.approx(-0.6)
+    assert BanditPolicy(slack_factor=0.5).threshold(-0.3, goal=MAX) == -0.4
+    assert BanditPolicy(slack_factor=0.25).threshold(-0.8, goal=MIN) == -0.6
     # B = 0: the threshold is B itself, nothing equal to the best is stopped.
     assert BanditPolicy(slack_factor=0.5).threshold(0.0, goal=MAX) == 0.0
 

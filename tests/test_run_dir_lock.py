@@ -75,7 +75,7 @@ def test_a_second_writer_is_refused_and_the_first_ends_as_alone(tmp_path: Path) 
         assert again.code == 2 and again.stderr.count("\n") == 1, again.stderr
         assert f"pid {first.pid}" in again.stderr
 
-        out, err = first.communicate(timeout=300)
+        _out, err = first.communicate(timeout=300)
     finally:
         if first.poll() is None:
             os.killpg(first.pid, signal.SIGKILL)

@@ -8,7 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.cli_helpers import run_dirs, run_hpt
+from hpt import cli
+from tests.cli_helpers import Completed, run_dirs, run_hpt
 
 QUICK = ["experiment=quick"]
 
@@ -125,12 +126,24 @@ def test_validate_prints_the_plan_and_launches_nothing(tmp_path: Path) -> None:
         (["compute=spark", "compute.master=bogus"], "is not a Spark master URL"),
         (["compute=spark", "compute.master=spark://127.0.0.1:1"], "cannot reach the Spark master"),
         (["+compute.workers=3"], "is not a setting of compute=local"),
+        (["model.max_depth=uniform(1, 9)"], "cannot parse the value 'uniform(1, 9)'"),
+        (["--config-dir", "/no/such/dir"], "--config-dir: '/no/such/dir' is not a directory"),
     ],
 )
 def test_bad_input_gives_one_line_and_creates_nothing(
-    tmp_path: Path, args: list[str], expected: str
+    tmp_path: Path,
+    args: list[str],
+    expected: str,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
 ) -> None:
-    done = run_hpt(args, tmp_path, timeout=120)
+    # In-process: the same cli.main the console script calls, without an interpreter start per
+    # case (test_bad_input_in_a_real_process covers the process boundary).
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("HPT_DEBUG", raising=False)
+    code = cli.main(args)
+    out, err = capsys.readouterr()
+    done = Completed(code, out, err)
     assert done.code == 2, (done.code, done.stdout, done.stderr)
     lines = done.stderr.strip().splitlines()
     assert len(lines) == 1, done.stderr
@@ -138,6 +151,28 @@ def test_bad_input_gives_one_line_and_creates_nothing(
     assert expected in lines[0], lines[0]
     assert "Traceback" not in done.stderr + done.stdout
     assert not (tmp_path / "outputs").exists()
+
+
+def test_bad_input_in_a_real_process(tmp_path: Path) -> None:
+    done = run_hpt(["sampler=grd"], tmp_path)
+    assert done.code == 2 and done.stderr.startswith("hpt: error: sampler=grd: no such option")
+    assert done.stderr.count("\n") == 1 and not (tmp_path / "outputs").exists()
+
+
+def test_search_space_expressions_need_no_hydra_quotes(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """What bash passes for ``search_space.max_depth='uniform(1, 9)'`` is accepted as is."""
+    monkeypatch.chdir(tmp_path)
+    args = ["validate", *QUICK, "search_space.max_depth=uniform(1, 9)"]
+    assert cli.main(args) == 0, capsys.readouterr().err
+    assert "max_depth: uniform(1.0, 9.0)" in capsys.readouterr().out
+    assert cli.quote_expressions(
+        ["search_space.x=choice(1, 2)", "sampler=choice(grid,random)"]
+    ) == [
+        "search_space.x='choice(1, 2)'",
+        "sampler=choice(grid,random)",
+    ]
 
 
 def test_missing_target_column(tmp_path: Path) -> None:

@@ -15,7 +15,7 @@ import json
 import os
 import time
 from pathlib import Path
-from typing import IO, Any
+from typing import Any
 
 from hpt.events import DURABLE, encode
 
@@ -62,21 +62,24 @@ class Journal:
                 with open(self.path, "r+b") as handle:  # drop the torn tail before appending
                     handle.truncate(valid)
             self._seq = (events[-1]["seq"] + 1) if events else 0
-        self._handle: IO[str] | None = open(self.path, "a", encoding="utf-8")  # noqa: SIM115
+        # One unbuffered write per event: nothing is held back in a buffer that a full disk could
+        # fail to flush later; a write cut short leaves a torn tail, which the next open cuts.
+        self._fd: int | None = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
 
     def append(self, event: str, **fields: Any) -> dict[str, Any]:
         """Write one event and return it (with ``seq`` and ``t`` filled in)."""
         record = {"seq": self._seq, "t": round(time.time(), 6), "event": event, **fields}
-        line = encode(record)
-        assert self._handle is not None, "journal is closed"
-        self._handle.write(line + "\n")
-        self._handle.flush()
+        data = (encode(record) + "\n").encode("utf-8")
+        assert self._fd is not None, "journal is closed"
+        written = os.write(self._fd, data)
+        while written < len(data):  # rare: a signal or a nearly full disk split the write
+            written += os.write(self._fd, data[written:])
         if event in DURABLE:
-            os.fsync(self._handle.fileno())
+            os.fsync(self._fd)
         self._seq += 1
         return record
 
     def close(self) -> None:
-        if self._handle is not None:
-            self._handle.close()
-            self._handle = None
+        if self._fd is not None:
+            os.close(self._fd)
+            self._fd = None

@@ -5,15 +5,20 @@ SIGKILLed holder is taken over by the next resume. Also: output dirs that cannot
 from __future__ import annotations
 
 import os
+import shutil
 import signal
 import subprocess
 import sys
 import time
 from collections import Counter
+from collections.abc import Iterator
 from pathlib import Path
+
+import pytest
 
 from hpt.journal import read_journal
 from hpt.rundir import lock_holder
+from hpt.state import SweepState
 from tests.cli_helpers import run_hpt
 
 SCRIPTS = Path(__file__).resolve().parent / "scripts"
@@ -108,3 +113,49 @@ def test_an_output_dir_that_cannot_be_made_is_one_line(tmp_path: Path) -> None:
     assert done.code == 2
     assert done.stderr.count("\n") == 1 and "Traceback" not in done.stderr, done.stderr
     assert "cannot write the output dir '/proc/hpt-cannot-exist'" in done.stderr
+
+
+@pytest.fixture
+def small_disk(tmp_path: Path) -> Iterator[Path]:
+    """A 40 KiB tmpfs: room for the run dir's first few dozen trials."""
+    mount = tmp_path / "small"
+    mount.mkdir()
+    done = subprocess.run(
+        ["mount", "-t", "tmpfs", "-o", "size=40k", "tmpfs", str(mount)], capture_output=True
+    )
+    if done.returncode != 0:
+        pytest.skip(f"cannot mount a tmpfs here: {done.stderr.decode().strip()}")
+    try:
+        yield mount
+    finally:
+        subprocess.run(["umount", "-l", str(mount)], check=False)
+
+
+def test_a_disk_that_fills_mid_sweep_ends_in_one_line_and_resumes(
+    tmp_path: Path, small_disk: Path
+) -> None:
+    run_dir = small_disk / "run"
+    args = [
+        "experiment=quick",
+        "dataset=iris",
+        "resources.max_total_runs=120",
+        "search_space.max_depth='quniform(1, 100, 1)'",
+        "cv.n_splits=2",
+        "refit=false",
+        f"hydra.run.dir={run_dir}",
+    ]
+    done = run_hpt(args, tmp_path)
+    assert done.code == 2, done.stderr
+    assert done.stderr.count("\n") == 1, done.stderr
+    assert "No space left on device" in done.stderr and f"hpt resume {run_dir}" in done.stderr
+    assert "Traceback" not in done.stderr + done.stdout
+    moved = tmp_path / "moved"
+    shutil.copytree(run_dir, moved)
+    before = len(_completed(moved))
+    assert before > 0
+    resumed = run_hpt(["resume", str(moved)], tmp_path)
+    assert resumed.code == 0, resumed.stderr
+    counts = Counter(_completed(moved))
+    state = SweepState.replay(read_journal(moved))
+    assert state.finished and not state.aborted, state.end_reason
+    assert len(counts) == len(state.trials) > before and set(counts.values()) == {1}

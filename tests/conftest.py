@@ -34,3 +34,29 @@ def xgb_wine_config(**overrides: Any) -> dict[str, Any]:
     for key, value in overrides.items():
         cfg[key] = value
     return cfg
+
+
+# Test files whose tests are independent enough to be spread over xdist workers one by one;
+# every other file runs on one worker, so its module-scoped fixtures start once.
+_SPLITTABLE = {
+    "tests/test_cli.py",
+    "tests/test_failures.py",
+    "tests/test_policies_e2e.py",
+    "tests/trainers/test_rounds.py",
+    "tests/trainers/test_script.py",
+    "tests/test_limits.py",
+}
+
+
+# Folders whose tests share session-scoped services (a SparkContext, sshd + an image, Chromium).
+_SHARED_DIRS = ("spark", "remote", "report")
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    for item in items:
+        path = Path(str(item.path)).resolve().relative_to(REPO).as_posix()
+        shared = next((d for d in _SHARED_DIRS if path.startswith(f"tests/{d}/")), None)
+        if shared is not None:
+            item.add_marker(pytest.mark.xdist_group(shared))
+        elif path not in _SPLITTABLE:
+            item.add_marker(pytest.mark.xdist_group(path))

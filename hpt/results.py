@@ -247,8 +247,9 @@ def write_error_file(run_dir: Path, trial: TrialState) -> None:
 class ResultFiles(SweepCallback):
     """Keeps the derived files of a run dir up to date, in time linear in the sweep's length.
 
-    The tables are rewritten at most once every ``min_interval`` seconds while trials end (so a
-    sweep of many short trials does not rewrite them per trial), and always at the end of the
+    The tables are rewritten while trials end at most once every ``min_interval`` seconds, and
+    never more often than ten times the last rewrite took (so however long the sweep grows, the
+    rewrites cost at most about a tenth of the driver's time), and always at the end of the
     session. A failed trial's ``error.txt`` is written once, when it fails. The journal stays the
     truth: these files are a view of it, and ``hpt report``/``resume`` rebuild them.
     """
@@ -271,9 +272,10 @@ class ResultFiles(SweepCallback):
         self.n_folds = n_folds
         self.train_score = train_score
         self.min_interval = min_interval
-        self._last_write = 0.0
+        self._next_write = 0.0
 
     def write(self, state: SweepState) -> None:
+        started = time.monotonic()
         write_results(
             self.run_dir,
             state,
@@ -283,7 +285,8 @@ class ResultFiles(SweepCallback):
             n_folds=self.n_folds,
             train_score=self.train_score,
         )
-        self._last_write = time.monotonic()
+        now = time.monotonic()
+        self._next_write = now + max(self.min_interval, 10 * (now - started))
 
     def on_start(self, state: SweepState, *, resumed: bool) -> None:
         self.write(state)
@@ -296,7 +299,7 @@ class ResultFiles(SweepCallback):
             trial = state.trials.get(str(record.get("trial_id")))
             if trial is not None:
                 write_error_file(self.run_dir, trial)
-        if time.monotonic() - self._last_write >= self.min_interval:
+        if time.monotonic() >= self._next_write:
             self.write(state)
 
     def on_end(self, state: SweepState, reason: str | None) -> None:

@@ -7,9 +7,9 @@ there is no other durable state to trust or repair.
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, overload
 
 from hpt.events import TRIAL_TERMINAL
 from hpt.trial import FoldResult, TrialRecord, TrialSpec, TrialStatus
@@ -68,6 +68,24 @@ class TrialState:
         )
 
 
+class _Records(Sequence[TrialRecord]):
+    def __init__(self, state: SweepState) -> None:
+        self._state = state
+        self._trials = state.ordered()
+
+    def __len__(self) -> int:
+        return len(self._trials)
+
+    @overload
+    def __getitem__(self, index: int) -> TrialRecord: ...
+    @overload
+    def __getitem__(self, index: slice) -> Sequence[TrialRecord]: ...
+    def __getitem__(self, index: int | slice) -> TrialRecord | Sequence[TrialRecord]:
+        if isinstance(index, slice):
+            return [self._state.record_of(t) for t in self._trials[index]]
+        return self._state.record_of(self._trials[index])
+
+
 @dataclass
 class Session:
     started: float
@@ -109,15 +127,17 @@ class SweepState:
             self._ordered = sorted(self.trials.values(), key=lambda t: t.number)
         return list(self._ordered)
 
-    def records(self) -> list[TrialRecord]:
-        """Frozen records of every trial, in number order; unchanged trials reuse their record."""
-        out = []
-        for trial in self.ordered():
-            record = self._records.get(trial.trial_id)
-            if record is None:
-                record = self._records[trial.trial_id] = trial.record()
-            out.append(record)
-        return out
+    def records(self) -> Sequence[TrialRecord]:
+        """Frozen records of every trial, in number order, made lazily: a sampler that never
+        looks at the history costs nothing per proposal, and unchanged trials reuse their
+        record. The view is of the state as it is now; iterate it before the state changes."""
+        return _Records(self)
+
+    def record_of(self, trial: TrialState) -> TrialRecord:
+        record = self._records.get(trial.trial_id)
+        if record is None:
+            record = self._records[trial.trial_id] = trial.record()
+        return record
 
     def unfinished(self) -> list[TrialState]:
         """Trials proposed but not finished: in flight when the driver stopped, or queued."""
@@ -159,10 +179,13 @@ class SweepState:
         if kind == "proposed":
             tid = event["trial_id"]
             number = int(event["number"])
-            self.trials[tid] = TrialState(tid, number, dict(event["params"]))
+            new = self.trials[tid] = TrialState(tid, number, dict(event["params"]))
+            if self._ordered is not None and number >= self._next_number:
+                self._ordered.append(new)  # the usual case: numbers are proposed in order
+            else:
+                self._ordered = None
             self._next_number = max(self._next_number, number + 1)
             self._counts[TrialStatus.PROPOSED] += 1
-            self._ordered = None
             return
         trial = self.trials.get(str(event.get("trial_id")))
         if trial is None:

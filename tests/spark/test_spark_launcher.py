@@ -424,11 +424,22 @@ def test_a_local_sweep_resumes_quietly_on_spark(tmp_path: Path) -> None:
         assert noise not in output, noise
     state = _state(run_dir)
     assert [t.status for t in state.ordered()] == [TrialStatus.COMPLETED] * 4
-    reference = tmp_path / "reference"
-    reference.mkdir()
-    whole = run_hpt(args, reference)
-    assert whole.code == 0, whole.stderr
-    (reference_dir,) = run_dirs(reference)
-    ours = {t.trial_id: t.value for t in state.ordered()}
-    theirs = {t.trial_id: t.value for t in _state(reference_dir).ordered()}
+    # The reference: what experiment=quick computes (its model, data, metric, hpt's default
+    # folds), by scikit-learn in this process.
+    from sklearn.datasets import load_breast_cancer
+    from sklearn.model_selection import cross_val_score
+    from sklearn.tree import DecisionTreeClassifier
+
+    X, y = load_breast_cancer(return_X_y=True)
+    ours = {t.params["max_depth"]: t.value for t in state.ordered()}
+    theirs = {
+        depth: cross_val_score(
+            DecisionTreeClassifier(random_state=0, max_depth=depth, min_samples_leaf=1),
+            X,
+            y,
+            cv=5,
+            scoring="accuracy",
+        ).mean()
+        for depth in (2, 3, 4, 5)
+    }
     assert ours == pytest.approx(theirs, abs=1e-12)

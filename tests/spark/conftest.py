@@ -5,6 +5,7 @@ A SparkContext takes seconds to start and only one can run per process, so tests
 ``SparkSessions`` manager keeps the current one and switches only when a test needs the other
 master. Tests on the cluster are sorted after the ``local[2]`` ones, and tests that start a
 SparkContext of their own (``spark_without_context``) after those, so each context starts once.
+When cluster tests are selected, the cluster starts in the background with the first Spark test.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ import shutil
 import socket
 import subprocess
 import sys
+import threading
 import time
 import urllib.request
 from collections.abc import Iterator
@@ -46,6 +48,14 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     items.sort(key=_context_order)  # stable: the order within each group is kept
 
 
+_CLUSTER_WANTED = pytest.StashKey[bool]()
+
+
+def pytest_collection_finish(session: pytest.Session) -> None:
+    """Note whether any selected test (after ``-k``/``-m``) runs on the cluster."""
+    session.config.stash[_CLUSTER_WANTED] = any(_context_order(i) == 1 for i in session.items)
+
+
 def _free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
@@ -54,7 +64,7 @@ def _free_port() -> int:
 
 @dataclass
 class StandaloneCluster:
-    """A Spark standalone master and one 2-core worker on 127.0.0.1."""
+    """A Spark standalone master and one 2-core worker on 127.0.0.1 (two 1-core executors)."""
 
     url: str
     web_ui: str
@@ -134,6 +144,14 @@ class StandaloneCluster:
                 process.wait(timeout=10)
 
 
+def _wait_for_executors(sc: Any, count: int) -> None:
+    tracker = sc.statusTracker()
+    deadline = time.monotonic() + _CLUSTER_START_SECONDS
+    while len(tracker.getExecutorInfos()) - 1 < count:  # minus the driver
+        assert time.monotonic() < deadline, "the cluster's executors did not register"
+        time.sleep(0.2)
+
+
 class SparkSessions:
     """At most one SparkContext alive: ``use(LOCAL)`` or ``use(STANDALONE)`` switches to it."""
 
@@ -142,6 +160,25 @@ class SparkSessions:
         self.kind: str | None = None
         self.launcher: Any = None
         self.cluster: StandaloneCluster | None = None
+        self._starting: threading.Thread | None = None
+        self._start_error: BaseException | None = None
+
+    def start_cluster_in_background(self) -> None:
+        """Start the cluster while the local[2] tests run; :meth:`use` waits for it."""
+
+        def start() -> None:
+            try:
+                self.cluster = StandaloneCluster.start(self.directory / "cluster")
+            except BaseException as err:  # raised again by use()
+                self._start_error = err
+
+        self._starting = threading.Thread(target=start, name="spark-cluster-start", daemon=True)
+        self._starting.start()
+
+    def _wait_for_start(self) -> None:
+        if self._starting is not None:
+            self._starting.join()
+            self._starting = None
 
     def use(self, kind: str) -> Any:
         from launchers.spark import SparkLauncher
@@ -154,6 +191,9 @@ class SparkSessions:
         if kind == LOCAL:
             master = "local[2]"
         else:
+            self._wait_for_start()
+            if self._start_error is not None:
+                raise self._start_error
             if self.cluster is None:
                 self.cluster = StandaloneCluster.start(self.directory / "cluster")
             master = self.cluster.url
@@ -161,7 +201,8 @@ class SparkSessions:
                 "spark.driver.host": "127.0.0.1",
                 "spark.driver.bindAddress": "127.0.0.1",
                 "spark.pyspark.python": sys.executable,
-                "spark.executor.cores": "2",
+                # Two executors: one that dies (a lost-executor test) leaves one to run on.
+                "spark.executor.cores": "1",
                 "spark.executor.memory": "1g",
             }
         self.launcher = SparkLauncher(
@@ -173,7 +214,8 @@ class SparkSessions:
         )
         sc = self.launcher.context()
         if kind == STANDALONE:
-            assert self.launcher.capacity == 2  # waits until the executor registered
+            _wait_for_executors(sc, 2)
+            assert self.launcher.capacity == 2
         self.kind = kind
         return sc
 
@@ -185,17 +227,22 @@ class SparkSessions:
 
     def close(self) -> None:
         self.release()
+        self._wait_for_start()
         if self.cluster is not None:
             self.cluster.stop()
             self.cluster = None
 
 
 @pytest.fixture(scope="session")
-def spark_sessions(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SparkSessions]:
+def spark_sessions(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[SparkSessions]:
     pytest.importorskip("pyspark", reason="the Spark tests need pyspark: pip install 'hpt[spark]'")
     if shutil.which("java") is None and not os.environ.get("JAVA_HOME"):
         pytest.skip("the Spark tests need Java 17")
     sessions = SparkSessions(tmp_path_factory.mktemp("spark"))
+    if request.config.stash.get(_CLUSTER_WANTED, False):
+        sessions.start_cluster_in_background()
     try:
         yield sessions
     finally:

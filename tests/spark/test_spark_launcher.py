@@ -314,25 +314,6 @@ def test_killed_task_is_retried(
     _assert_same_results(result.cv_results_, local_results)
 
 
-def test_lost_executor_is_retried(
-    spark_cluster_context: Any,
-    local_results: dict[str, Any],
-    tmp_path: Path,
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:
-    _use_trainer(monkeypatch, KillsExecutorOnce)
-    master = str(spark_cluster_context.master)
-    result = hpt.tune(
-        xgb_wine_config(compute=spark_compute(master), refit=False), run_dir=tmp_path / "run"
-    )
-    state = _state(tmp_path / "run")
-    assert state.trials["0001"].lost_attempts == 1  # (0000 may have been on that executor too)
-    lost = _events(tmp_path / "run", "lost")
-    assert any(e["trial_id"] == "0001" and e["attempt"] == 1 for e in lost), lost
-    assert result.cv_results_["status"] == ["completed"] * 4
-    _assert_same_results(result.cv_results_, local_results)
-
-
 def test_trial_exception_is_failed_with_its_traceback(
     spark_master: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -349,6 +330,27 @@ def test_trial_exception_is_failed_with_its_traceback(
     assert not _events(tmp_path / "run", "lost")
     others = [t.status for t in state.ordered() if t.trial_id != "0001"]
     assert others == [TrialStatus.COMPLETED] * 3
+
+
+def test_lost_executor_is_retried(
+    spark_cluster_context: Any,
+    local_results: dict[str, Any],
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Runs last on the cluster: the retry goes to the other executor while the standalone
+    worker replaces the one that died."""
+    _use_trainer(monkeypatch, KillsExecutorOnce)
+    master = str(spark_cluster_context.master)
+    result = hpt.tune(
+        xgb_wine_config(compute=spark_compute(master), refit=False), run_dir=tmp_path / "run"
+    )
+    state = _state(tmp_path / "run")
+    assert state.trials["0001"].lost_attempts == 1  # (0000 may have been on that executor too)
+    lost = _events(tmp_path / "run", "lost")
+    assert any(e["trial_id"] == "0001" and e["attempt"] == 1 for e in lost), lost
+    assert result.cv_results_["status"] == ["completed"] * 4
+    _assert_same_results(result.cv_results_, local_results)
 
 
 def test_fold_errors_and_error_score_raise(spark_local_context: Any, tmp_path: Path) -> None:

@@ -272,18 +272,11 @@ class SparkLauncher(Launcher):
         if self._server is None:
             return []
         events = self._server.poll(timeout)
-        with self._lock:
+        with self._lock:  # an attempt that ended is no longer in flight
             for event in events:
                 job = self._current.get(event["trial_id"])
-                if (
-                    event["event"] in ATTEMPT_FINAL
-                    and job
-                    and job.channel.key
-                    == (
-                        event["trial_id"],
-                        event["attempt"],
-                    )
-                ):
+                final = event["event"] in ATTEMPT_FINAL
+                if final and job and job.spec.attempt == event["attempt"]:
                     del self._current[job.spec.trial_id]
         return events
 

@@ -5,7 +5,6 @@ A SparkContext takes seconds to start and only one can run per process, so tests
 ``SparkSessions`` manager keeps the current one and switches only when a test needs the other
 master. Tests on the cluster are sorted after the ``local[2]`` ones, and tests that start a
 SparkContext of their own (``spark_without_context``) after those, so each context starts once.
-When cluster tests are selected, the cluster starts in the background with the first Spark test.
 """
 
 from __future__ import annotations
@@ -16,7 +15,6 @@ import shutil
 import socket
 import subprocess
 import sys
-import threading
 import time
 import urllib.request
 from collections.abc import Iterator
@@ -46,14 +44,6 @@ def _context_order(item: pytest.Item) -> int:
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     """Order the tests by the SparkContext they need: each context then starts once."""
     items.sort(key=_context_order)  # stable: the order within each group is kept
-
-
-_CLUSTER_WANTED = pytest.StashKey[bool]()
-
-
-def pytest_collection_finish(session: pytest.Session) -> None:
-    """Note whether any selected test (after ``-k``/``-m``) runs on the cluster."""
-    session.config.stash[_CLUSTER_WANTED] = any(_context_order(i) == 1 for i in session.items)
 
 
 def _free_port() -> int:
@@ -160,25 +150,6 @@ class SparkSessions:
         self.kind: str | None = None
         self.launcher: Any = None
         self.cluster: StandaloneCluster | None = None
-        self._starting: threading.Thread | None = None
-        self._start_error: BaseException | None = None
-
-    def start_cluster_in_background(self) -> None:
-        """Start the cluster while the local[2] tests run; :meth:`use` waits for it."""
-
-        def start() -> None:
-            try:
-                self.cluster = StandaloneCluster.start(self.directory / "cluster")
-            except BaseException as err:  # raised again by use()
-                self._start_error = err
-
-        self._starting = threading.Thread(target=start, name="spark-cluster-start", daemon=True)
-        self._starting.start()
-
-    def _wait_for_start(self) -> None:
-        if self._starting is not None:
-            self._starting.join()
-            self._starting = None
 
     def use(self, kind: str) -> Any:
         from launchers.spark import SparkLauncher
@@ -191,9 +162,6 @@ class SparkSessions:
         if kind == LOCAL:
             master = "local[2]"
         else:
-            self._wait_for_start()
-            if self._start_error is not None:
-                raise self._start_error
             if self.cluster is None:
                 self.cluster = StandaloneCluster.start(self.directory / "cluster")
             master = self.cluster.url
@@ -227,22 +195,17 @@ class SparkSessions:
 
     def close(self) -> None:
         self.release()
-        self._wait_for_start()
         if self.cluster is not None:
             self.cluster.stop()
             self.cluster = None
 
 
 @pytest.fixture(scope="session")
-def spark_sessions(
-    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[SparkSessions]:
+def spark_sessions(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SparkSessions]:
     pytest.importorskip("pyspark", reason="the Spark tests need pyspark: pip install 'hpt[spark]'")
     if shutil.which("java") is None and not os.environ.get("JAVA_HOME"):
         pytest.skip("the Spark tests need Java 17")
     sessions = SparkSessions(tmp_path_factory.mktemp("spark"))
-    if request.config.stash.get(_CLUSTER_WANTED, False):
-        sessions.start_cluster_in_background()
     try:
         yield sessions
     finally:

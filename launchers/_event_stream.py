@@ -208,7 +208,8 @@ class EventServer:
         self._closed = False
         self._socket = socket.create_server((bind or host, port))
         self.address: tuple[str, int] = (host, int(self._socket.getsockname()[1]))
-        threading.Thread(target=self._accept, name="hpt-event-server", daemon=True).start()
+        self._acceptor = threading.Thread(target=self._accept, name="hpt-event-server", daemon=True)
+        self._acceptor.start()
 
     def open_channel(self, trial_id: str, attempt: int) -> Channel:
         """The channel of attempt ``attempt`` of ``trial_id``; open it before the worker starts."""
@@ -241,6 +242,9 @@ class EventServer:
             channels = list(self._channels.values())
         for channel in channels:
             channel.close()
+        with contextlib.suppress(OSError):
+            # close() alone does not wake a thread blocked in accept() on Linux; shutdown() does.
+            self._socket.shutdown(socket.SHUT_RDWR)
         with contextlib.suppress(OSError):
             self._socket.close()
 

@@ -198,6 +198,8 @@ def test_the_driver_going_away_does_not_break_the_worker(server: EventServer) ->
     client = EventClient.connect(server.address, server.token, "0007", 1)
     server.close()
     assert channel.done
+    server._acceptor.join(WAIT_SECONDS)
+    assert not server._acceptor.is_alive()  # the accept thread ended with the server
     _wait_for(lambda: (client.send(_trial(0, "report")), not client.connected)[1])
     assert len(client.events) >= 1 and all("seq" in e for e in client.events)
     with pytest.raises(RuntimeError, match="after close"):

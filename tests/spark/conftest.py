@@ -3,7 +3,8 @@ standalone cluster (a master and a worker started from pyspark's own ``spark-cla
 
 A SparkContext takes seconds to start and only one can run per process, so tests share it: the
 ``SparkSessions`` manager keeps the current one and switches only when a test needs the other
-master. Tests on the cluster are sorted after the ``local[2]`` ones, so each starts once.
+master. Tests on the cluster are sorted after the ``local[2]`` ones, and tests that start a
+SparkContext of their own (``spark_without_context``) after those, so each context starts once.
 """
 
 from __future__ import annotations
@@ -29,16 +30,20 @@ STANDALONE = "standalone"
 _CLUSTER_START_SECONDS = 120
 
 
-def _uses_cluster(item: pytest.Item) -> bool:
+def _context_order(item: pytest.Item) -> int:
+    """0: runs on (or without) the local[2] context, 1: on the cluster, 2: starts its own."""
+    fixtures = getattr(item, "fixturenames", ())
+    if "spark_without_context" in fixtures:
+        return 2
     callspec = getattr(item, "callspec", None)
     if callspec is not None and STANDALONE in callspec.params.values():
-        return True
-    return "spark_cluster_context" in getattr(item, "fixturenames", ())
+        return 1
+    return 1 if "spark_cluster_context" in fixtures else 0
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """Run every cluster test after the local[2] ones: each SparkContext then starts once."""
-    items.sort(key=_uses_cluster)  # stable: the order within each group is kept
+    """Order the tests by the SparkContext they need: each context then starts once."""
+    items.sort(key=_context_order)  # stable: the order within each group is kept
 
 
 def _free_port() -> int:
@@ -49,7 +54,7 @@ def _free_port() -> int:
 
 @dataclass
 class StandaloneCluster:
-    """A Spark standalone master and one 2-core worker on 127.0.0.1."""
+    """A Spark standalone master and one 2-core worker on 127.0.0.1 (two 1-core executors)."""
 
     url: str
     web_ui: str
@@ -129,6 +134,14 @@ class StandaloneCluster:
                 process.wait(timeout=10)
 
 
+def _wait_for_executors(sc: Any, count: int) -> None:
+    tracker = sc.statusTracker()
+    deadline = time.monotonic() + _CLUSTER_START_SECONDS
+    while len(tracker.getExecutorInfos()) - 1 < count:  # minus the driver
+        assert time.monotonic() < deadline, "the cluster's executors did not register"
+        time.sleep(0.2)
+
+
 class SparkSessions:
     """At most one SparkContext alive: ``use(LOCAL)`` or ``use(STANDALONE)`` switches to it."""
 
@@ -143,7 +156,7 @@ class SparkSessions:
 
         if self.kind == kind:
             return self.launcher.context()
-        self._stop_context()
+        self.release()
         # Executors import the test-only trainers of these tests from the repository.
         conf = {"spark.executorEnv.PYTHONPATH": str(REPO)}
         if kind == LOCAL:
@@ -156,7 +169,8 @@ class SparkSessions:
                 "spark.driver.host": "127.0.0.1",
                 "spark.driver.bindAddress": "127.0.0.1",
                 "spark.pyspark.python": sys.executable,
-                "spark.executor.cores": "2",
+                # Two executors: one that dies (a lost-executor test) leaves one to run on.
+                "spark.executor.cores": "1",
                 "spark.executor.memory": "1g",
             }
         self.launcher = SparkLauncher(
@@ -168,17 +182,19 @@ class SparkSessions:
         )
         sc = self.launcher.context()
         if kind == STANDALONE:
-            assert self.launcher.capacity == 2  # waits until the executor registered
+            _wait_for_executors(sc, 2)
+            assert self.launcher.capacity == 2
         self.kind = kind
         return sc
 
-    def _stop_context(self) -> None:
+    def release(self) -> None:
+        """Stop the current SparkContext (the JVM stays up), e.g. for a test that starts its own."""
         if self.launcher is not None:
             self.launcher.close()  # stops the SparkContext it created
         self.launcher, self.kind = None, None
 
     def close(self) -> None:
-        self._stop_context()
+        self.release()
         if self.cluster is not None:
             self.cluster.stop()
             self.cluster = None
@@ -212,6 +228,13 @@ def spark_local_context(spark_sessions: SparkSessions) -> Any:
 def spark_cluster_context(spark_sessions: SparkSessions) -> Any:
     """The running SparkContext on the standalone cluster."""
     return spark_sessions.use(STANDALONE)
+
+
+@pytest.fixture
+def spark_without_context(spark_sessions: SparkSessions) -> None:
+    """No SparkContext running (the JVM stays up): the test starts one of its own. Such tests run
+    last, so the shared contexts and the cluster are stopped for good here."""
+    spark_sessions.close()
 
 
 def spark_compute(master: str, **extra: Any) -> dict[str, Any]:

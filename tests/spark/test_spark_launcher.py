@@ -19,7 +19,7 @@ import pytest
 
 import hpt
 import hpt.api
-from hpt.errors import SweepAborted
+from hpt.errors import ConfigError, SweepAborted
 from hpt.journal import read_journal
 from hpt.state import SweepState
 from hpt.trainers import CrossValidationTrainer, Emit, ShouldStop, Trainer, TrialOutcome
@@ -138,10 +138,24 @@ def _events(run_dir: Path, kind: str) -> list[dict[str, Any]]:
 
 
 @pytest.fixture(scope="module")
-def local_results(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
-    """The reference: the same config on ``compute=local``."""
-    run_dir = tmp_path_factory.mktemp("local") / "run"
-    return hpt.tune(xgb_wine_config(refit=False), run_dir=run_dir).cv_results_
+def local_results() -> dict[str, Any]:
+    """The reference: scikit-learn's GridSearchCV on the grid, data and folds of
+    :func:`xgb_wine_config`, in this process. ``compute=local`` gives exactly these results
+    (tests/test_equivalence.py), so a Spark sweep equal to them equals ``compute=local``."""
+    from sklearn.datasets import load_wine
+    from sklearn.model_selection import GridSearchCV
+    from xgboost import XGBClassifier
+
+    cfg = xgb_wine_config()
+    X, y = load_wine(return_X_y=True)
+    search = GridSearchCV(
+        XGBClassifier(random_state=0, n_jobs=1),
+        {key: list(values) for key, values in cfg["search_space"].items()},
+        scoring=cfg["metric"]["primary_metric"],
+        cv=5,  # hpt's default: stratified, no shuffle
+        refit=False,
+    )
+    return dict(search.fit(X, y).cv_results_)
 
 
 def _assert_same_results(ours: dict[str, Any], expected: dict[str, Any]) -> None:
@@ -279,13 +293,15 @@ def test_trial_timeout_cancels_the_spark_job(
 
 
 def test_killed_task_is_retried(
-    spark_master: str,
+    spark_local_context: Any,
     local_results: dict[str, Any],
     tmp_path: Path,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
+    """A crashed Python worker (the same on any master: the executor's Python daemon starts a
+    new one; a lost executor on the cluster is the next test)."""
     _use_trainer(monkeypatch, KillOnce)
-    cfg = xgb_wine_config(compute=spark_compute(spark_master), refit=False)
+    cfg = xgb_wine_config(compute=spark_compute(str(spark_local_context.master)), refit=False)
     result = hpt.tune(cfg, run_dir=tmp_path / "run")
     state = _state(tmp_path / "run")
     trial = state.trials["0001"]
@@ -296,25 +312,6 @@ def test_killed_task_is_retried(
     assert trial.fold_runs == 5  # the second attempt resumed after the fold the first finished
     started = [e for e in _events(tmp_path / "run", "started") if e["trial_id"] == "0001"]
     assert [e["attempt"] for e in started] == [1, 2]
-    assert result.cv_results_["status"] == ["completed"] * 4
-    _assert_same_results(result.cv_results_, local_results)
-
-
-def test_lost_executor_is_retried(
-    spark_cluster_context: Any,
-    local_results: dict[str, Any],
-    tmp_path: Path,
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:
-    _use_trainer(monkeypatch, KillsExecutorOnce)
-    master = str(spark_cluster_context.master)
-    result = hpt.tune(
-        xgb_wine_config(compute=spark_compute(master), refit=False), run_dir=tmp_path / "run"
-    )
-    state = _state(tmp_path / "run")
-    assert state.trials["0001"].lost_attempts == 1  # (0000 may have been on that executor too)
-    lost = _events(tmp_path / "run", "lost")
-    assert any(e["trial_id"] == "0001" and e["attempt"] == 1 for e in lost), lost
     assert result.cv_results_["status"] == ["completed"] * 4
     _assert_same_results(result.cv_results_, local_results)
 
@@ -335,6 +332,27 @@ def test_trial_exception_is_failed_with_its_traceback(
     assert not _events(tmp_path / "run", "lost")
     others = [t.status for t in state.ordered() if t.trial_id != "0001"]
     assert others == [TrialStatus.COMPLETED] * 3
+
+
+def test_lost_executor_is_retried(
+    spark_cluster_context: Any,
+    local_results: dict[str, Any],
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Runs last on the cluster: the retry goes to the other executor while the standalone
+    worker replaces the one that died."""
+    _use_trainer(monkeypatch, KillsExecutorOnce)
+    master = str(spark_cluster_context.master)
+    result = hpt.tune(
+        xgb_wine_config(compute=spark_compute(master), refit=False), run_dir=tmp_path / "run"
+    )
+    state = _state(tmp_path / "run")
+    assert state.trials["0001"].lost_attempts == 1  # (0000 may have been on that executor too)
+    lost = _events(tmp_path / "run", "lost")
+    assert any(e["trial_id"] == "0001" and e["attempt"] == 1 for e in lost), lost
+    assert result.cv_results_["status"] == ["completed"] * 4
+    _assert_same_results(result.cv_results_, local_results)
 
 
 def test_fold_errors_and_error_score_raise(spark_local_context: Any, tmp_path: Path) -> None:
@@ -368,53 +386,25 @@ def test_local_masters_need_no_spark_to_plan() -> None:
     assert SparkLauncher(master="local[4]", conf={"spark.task.cpus": 2}).capacity == 2
 
 
-def test_cli_sweep_on_spark_is_quiet(tmp_path: Path) -> None:
-    """A fresh ``hpt`` process: Spark starts, logs its UI once, and prints none of its own log."""
-    done = run_hpt(
-        [
-            "experiment=quick",
-            "compute=spark",
-            "compute.master='local[1]'",
-            "resources.max_total_runs=2",
-            "refit=false",
-        ],
-        tmp_path,
-    )
-    assert done.code == 0, done.stderr
-    output = done.stdout + done.stderr
-    assert output.count("Spark UI: http://127.0.0.1:") == 1
-    assert "Spark session started in" in output
-    for noise in ("log4j", " WARN ", "NativeCodeLoader", "WARNING: Using incubator", "Stage "):
-        assert noise not in output, noise
-    (run_dir,) = run_dirs(tmp_path)
-    assert [t.status for t in _state(run_dir).ordered()] == [TrialStatus.COMPLETED] * 2
-
-
-def test_executors_without_hpt_fail_at_session_start(tmp_path: Path) -> None:
-    """The session's warm-up task finds an executor Python that cannot import hpt: one clear
-    error before any trial runs, not one failure per trial."""
+def test_executors_without_hpt_fail_at_session_start(
+    spark_without_context: None, tmp_path: Path
+) -> None:
+    """The session's warm-up task finds an executor Python that cannot import hpt's modules: one
+    clear error before any trial runs, not one failure per trial."""
     python = tmp_path / "python-without-site-packages"
     python.write_text(f'#!/bin/sh\nexec {sys.executable} -S "$@"\n')
     python.chmod(0o755)
-    done = run_hpt(
-        [
-            "experiment=quick",
-            "compute=spark",
-            "compute.master='local[1]'",
-            f"+compute.conf.spark.pyspark.python={python}",
-        ],
-        tmp_path,
-    )
-    assert done.code != 0
-    assert "the Spark executors cannot run hpt (ModuleNotFoundError: No module named" in (
-        done.stdout + done.stderr
-    )
-    (run_dir,) = run_dirs(tmp_path)
-    assert not _events(run_dir, "started")
+    compute = spark_compute("local[1]", conf={"spark.pyspark.python": str(python)})
+    cfg = xgb_wine_config(compute=compute, refit=False)
+    with pytest.raises(ConfigError, match="the Spark executors cannot run hpt") as raised:
+        hpt.tune(cfg, run_dir=tmp_path / "run")
+    assert "ModuleNotFoundError: No module named" in str(raised.value)
+    assert not _events(tmp_path / "run", "started")
 
 
-def test_a_local_sweep_resumes_on_spark(tmp_path: Path) -> None:
-    """Changing only the compute target is allowed on resume; results do not depend on it."""
+def test_a_local_sweep_resumes_quietly_on_spark(tmp_path: Path) -> None:
+    """Changing only the compute target is allowed on resume; results do not depend on it. The
+    ``hpt`` process that starts Spark logs its UI once and prints none of Spark's own log."""
     args = [
         "experiment=quick",
         "sampler=grid",
@@ -431,14 +421,29 @@ def test_a_local_sweep_resumes_on_spark(tmp_path: Path) -> None:
         tmp_path,
     )
     assert resumed.code == 0, resumed.stderr
-    assert "Spark session started in" in resumed.stdout + resumed.stderr
+    output = resumed.stdout + resumed.stderr
+    assert output.count("Spark UI: http://127.0.0.1:") == 1
+    assert "Spark session started in" in output
+    for noise in ("log4j", " WARN ", "NativeCodeLoader", "WARNING: Using incubator", "Stage "):
+        assert noise not in output, noise
     state = _state(run_dir)
     assert [t.status for t in state.ordered()] == [TrialStatus.COMPLETED] * 4
-    reference = tmp_path / "reference"
-    reference.mkdir()
-    whole = run_hpt(args, reference)
-    assert whole.code == 0, whole.stderr
-    (reference_dir,) = run_dirs(reference)
-    ours = {t.trial_id: t.value for t in state.ordered()}
-    theirs = {t.trial_id: t.value for t in _state(reference_dir).ordered()}
+    # The reference: what experiment=quick computes (its model, data, metric, hpt's default
+    # folds), by scikit-learn in this process.
+    from sklearn.datasets import load_breast_cancer
+    from sklearn.model_selection import cross_val_score
+    from sklearn.tree import DecisionTreeClassifier
+
+    X, y = load_breast_cancer(return_X_y=True)
+    ours = {t.params["max_depth"]: t.value for t in state.ordered()}
+    theirs = {
+        depth: cross_val_score(
+            DecisionTreeClassifier(random_state=0, max_depth=depth, min_samples_leaf=1),
+            X,
+            y,
+            cv=5,
+            scoring="accuracy",
+        ).mean()
+        for depth in (2, 3, 4, 5)
+    }
     assert ours == pytest.approx(theirs, abs=1e-12)

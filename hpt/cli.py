@@ -295,6 +295,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         return _cmd_resume(args[1:])
     if args and args[0] == "rerun-failed":
         return _cmd_resume(args[1:], rerun_failed=True)
+    if args and args[0] == "data":
+        from hpt.data._cli import main as data_main
+
+        return data_main(args[1:])
     return _cmd_run(args)
 
 

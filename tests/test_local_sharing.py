@@ -41,6 +41,9 @@ def test_big_arrays_travel_as_mapped_files(tmp_path: Path) -> None:
     assert a.filename == b.filename and np.array_equal(a, big)
     assert type(loaded["small"]) is np.ndarray and np.array_equal(loaded["small"], small)
     assert isinstance(loaded["csr"].data, np.memmap)
+    # A matrix built from mapped arrays holds plain views of them: still the file, no copy.
+    again = sp.csr_matrix((loaded["csr"].data, loaded["csr"].indices, loaded["csr"].indptr))
+    assert dumps_shared(again, shipped) and len(list(shipped.iterdir())) == 3
     assert (loaded["csr"] != csr).nnz == 0 and loaded["csr"].dtype == csr.dtype
     np.testing.assert_array_equal(loaded["slice"], big[:10])
 

@@ -27,15 +27,28 @@ MIN_BYTES = 1 << 20  # smaller arrays are cheaper to copy than to map
 
 
 def _mapped_file(array: Any) -> str | None:
-    """The ``.npy`` file ``array`` is exactly (the whole of), memory-mapped read-only, if any."""
-    base: Any = getattr(array, "base", None)
-    if not isinstance(array, np.memmap) or not isinstance(base, mmap.mmap):
-        return None  # a slice of a memmap is a memmap too, but not the whole file
-    name = getattr(array, "filename", None)
-    if not name or not str(name).endswith(".npy") or array.mode != "r":
+    """The ``.npy`` file whose whole content ``array`` is, memory-mapped read-only, if any.
+
+    ``array`` may be the memmap itself or a plain view of all of it (scipy's sparse matrices
+    hold such views of the arrays they were built from).
+    """
+    root: Any = array
+    while not isinstance(root, np.memmap) and isinstance(getattr(root, "base", None), np.ndarray):
+        root = root.base
+    base: Any = getattr(root, "base", None)
+    if not isinstance(root, np.memmap) or not isinstance(base, mmap.mmap):
+        return None  # not mapped, or a slice of a mapped array (a memmap too, not the file)
+    name = getattr(root, "filename", None)
+    if not name or not str(name).endswith(".npy") or root.mode != "r":
         return None
+    same = (
+        array.dtype == root.dtype
+        and array.shape == root.shape
+        and array.strides == root.strides
+        and array.__array_interface__["data"][0] == root.__array_interface__["data"][0]
+    )
     try:
-        if int(array.offset) + array.nbytes != os.path.getsize(name):
+        if not same or int(root.offset) + root.nbytes != os.path.getsize(name):
             return None
     except OSError:
         return None

@@ -139,7 +139,7 @@ def _generate(args: argparse.Namespace) -> int:
                 out, args.devices, seed=args.seed, compress=args.compress, overwrite=args.overwrite
             )
     except (ValueError, FileExistsError) as err:
-        raise ConfigError("generate", str(err)) from None
+        raise ConfigError("generate", str(err).replace("overwrite=True", "--overwrite")) from None
     size = sum(p.stat().st_size for p in path.iterdir())
     print(f"wrote {path} ({size / 1e6:.1f} MB) in {time.monotonic() - started:.1f} s")
     return 0

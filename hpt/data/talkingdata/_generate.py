@@ -15,18 +15,13 @@ the seed reports 2.285-2.291 on the real data), brand and model alone 2.39, the 
 
 from __future__ import annotations
 
-import io
-import json
 import os
-import shutil
-import tempfile
-import zipfile
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
-from hpt.data.talkingdata._io import FILES, TABLES
+from hpt.data.talkingdata._files import MARKER, write_sample
 from hpt.data.talkingdata._scale import Targets, exact_mask, exact_total
 from hpt.data.talkingdata._world import (
     AGE_RANGES,
@@ -39,9 +34,6 @@ from hpt.data.talkingdata._world import (
 )
 
 __all__ = ["MARKER", "generate"]
-
-MARKER = "hpt_generated.json"
-"""Written next to the seven files: the generator's parameters (lets a cache check a match)."""
 
 _FORMAT_VERSION = 1  # bump when the same (n_devices, seed) would produce different files
 _START = np.datetime64("2016-05-01T00:00:00", "s")  # a Sunday, as in the real data
@@ -136,79 +128,7 @@ def generate(
         events_per_device=events_per_device,
         app_events_per_event=app_events_per_event,
     )
-    return _write_sample(Path(out_dir), params, tables, compress=compress, overwrite=overwrite)
-
-
-def _write_sample(
-    out: Path,
-    params: dict[str, object],
-    tables: dict[str, pd.DataFrame],
-    *,
-    compress: bool,
-    overwrite: bool,
-) -> Path:
-    """Write ``tables`` and the marker to a temporary directory, then rename it to ``out``."""
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.tmp-", dir=out.parent))
-    tmp.chmod(0o755)  # mkdtemp makes it private; the dataset is meant to be shared
-    try:
-        rows = {}
-        for file_name, table in zip(FILES, TABLES, strict=True):
-            rows[file_name] = len(tables[table])
-            _write_csv(tables.pop(table), tmp / file_name, compress=compress)  # frees it
-        (tmp / MARKER).write_text(json.dumps({**params, "rows": rows}, indent=2) + "\n")
-        _publish(tmp, out, params, overwrite=overwrite)
-    finally:
-        if tmp.exists():
-            shutil.rmtree(tmp, ignore_errors=True)
-    return out
-
-
-def _publish(tmp: Path, out: Path, params: dict[str, object], *, overwrite: bool) -> None:
-    """Rename ``tmp`` to ``out`` (atomic on POSIX; replaces an empty ``out``)."""
-    try:
-        os.rename(tmp, out)
-        return
-    except OSError:
-        if not out.is_dir():
-            raise
-    if _same_sample(out, params):
-        return  # another process generated the same sample meanwhile; keep theirs
-    if not overwrite:
-        raise FileExistsError(
-            f"{str(out)!r} exists and does not hold this sample; remove it, choose another "
-            "directory or pass overwrite=True"
-        )
-    # Swap: a crash between the two renames leaves out missing (never half-written).
-    trash = Path(tempfile.mkdtemp(prefix=f".{out.name}.old-", dir=out.parent))
-    os.rename(out, trash / out.name)
-    os.rename(tmp, out)
-    shutil.rmtree(trash, ignore_errors=True)
-
-
-def _same_sample(out: Path, params: dict[str, object]) -> bool:
-    try:
-        found = json.loads((out / MARKER).read_text())
-    except (OSError, ValueError):
-        return False
-    return isinstance(found, dict) and all(found.get(k) == v for k, v in params.items())
-
-
-def _write_csv(frame: pd.DataFrame, path: Path, *, compress: bool) -> None:
-    options: dict[str, object] = {"index": False, "float_format": "%.2f", "lineterminator": "\n"}
-    if not compress:
-        frame.to_csv(path, encoding="utf-8", **options)  # type: ignore[call-overload]
-        return
-    # One member named like the file, with a fixed timestamp so the bytes are reproducible.
-    info = zipfile.ZipInfo(path.name, date_time=(2016, 7, 11, 0, 0, 0))
-    info.compress_type = zipfile.ZIP_DEFLATED
-    info.external_attr = 0o644 << 16
-    with (
-        zipfile.ZipFile(path.with_name(path.name + ".zip"), "w") as archive,
-        archive.open(info, "w", force_zip64=True) as member,
-        io.TextIOWrapper(member, encoding="utf-8", newline="") as text,
-    ):
-        frame.to_csv(text, **options)  # type: ignore[call-overload]
+    return write_sample(Path(out_dir), params, tables, compress=compress, overwrite=overwrite)
 
 
 def _sample_rows(rng: np.random.Generator, probs: FloatArray, rows: IntArray) -> IntArray:

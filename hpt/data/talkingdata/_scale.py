@@ -115,6 +115,7 @@ def generate_scale(
     1.2 GB of CSV (``compress`` zips each file as Kaggle does).
     """
     from hpt.data.talkingdata import _generate
+    from hpt.data.talkingdata._files import write_sample
 
     if not 0.0 < scale <= 10.0:
         raise ValueError(f"scale must be in (0, 10], got {scale}")
@@ -133,6 +134,4 @@ def generate_scale(
         app_events_per_event=_APP_EVENTS_PER_LISTED_EVENT,
         targets=targets,
     )
-    return _generate._write_sample(
-        Path(out_dir), params, tables, compress=compress, overwrite=overwrite
-    )
+    return write_sample(Path(out_dir), params, tables, compress=compress, overwrite=overwrite)

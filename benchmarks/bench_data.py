@@ -186,7 +186,7 @@ print("RESULT " + json.dumps({"scores": [float(s) for s in result.cv_results_["m
 
 
 def bench_sweep(
-    gigabytes: float, dtypes: list[str], work: Path, *, skip_warm_float32: bool = True
+    gigabytes: float, dtypes: list[str], work: Path, *, warm_only: bool = False
 ) -> None:
     table = work / f"table-{gigabytes:g}gb.parquet"
     rows, columns = make_table(table, gigabytes)
@@ -201,13 +201,15 @@ def bench_sweep(
         "mean test scores |"
     )
     print("|---|---|---:|---:|---:|---:|---:|---|")
-    runs = [(d, r) for d in dtypes for r in ("cold (reads the table)", "warm (cache mapped)")]
-    if skip_warm_float32:
-        runs = [(d, r) for d, r in runs if d == "float64" or r.startswith("cold")]
+    runs = [(d, r) for d in dtypes for r in ("cold", "warm")]
+    if warm_only:  # reuse a cached matrix if a previous run left one
+        runs = [(d, "warm") for d in dtypes]
     for dtype, run in runs:
         home = work / f"home-sweep-{dtype}"
-        if run.startswith("cold"):
+        if run == "cold":
             shutil.rmtree(home, ignore_errors=True)  # no cached matrix: read the Parquet file
+        cached = (home / "features").is_dir() and any((home / "features").iterdir())
+        run = "warm (cache mapped)" if cached else "cold (reads the table)"
         env = {**os.environ, "PYTHONPATH": str(REPO), "HPT_DATA_DIR": str(home)}
         cfg = {
             "dataset": {"kind": "file", "path": str(table), "target": "y", "dtype": dtype},
@@ -259,6 +261,9 @@ def main() -> None:
     parser.add_argument("--dtype", nargs="+", default=["float64", "float32"])
     parser.add_argument("--skip-features", action="store_true")
     parser.add_argument("--skip-sweep", action="store_true")
+    parser.add_argument(
+        "--warm-only", action="store_true", help="sweep once per dtype, on the cache if present"
+    )
     parser.add_argument("--work", default=None, help="keep data here (default: a temp dir)")
     args = parser.parse_args()
     work = Path(args.work or tempfile.mkdtemp(prefix="hpt-bench-data-"))
@@ -270,7 +275,7 @@ def main() -> None:
     if not args.skip_features:
         bench_features(args.scales, work)
     if not args.skip_sweep:
-        bench_sweep(args.sweep_gb, args.dtype, work)
+        bench_sweep(args.sweep_gb, args.dtype, work, warm_only=args.warm_only)
 
 
 if __name__ == "__main__":

@@ -83,16 +83,57 @@ def _count_rows(path: Path) -> int:
     return lines - 1 + (last != b"\n")  # minus the header, plus an unterminated last line
 
 
-def _chunks(path: Path) -> Iterator[Any]:
+def _chunk_rows(n_columns: int) -> int:
+    """Rows per chunk so that one chunk of floats stays near 32 MB, whatever the width."""
+    return max(1_000, min(_CHUNK_ROWS, (32 << 20) // (8 * max(1, n_columns))))
+
+
+def _parquet_blocks(
+    path: Path, names: list[str], target: str, dtype: npt.DTypeLike
+) -> Iterator[tuple[np.ndarray, np.ndarray]]:
+    """(features, labels) per slice of a row group, column by column: no DataFrame copy."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    parquet = pq.ParquetFile(path)
+    schema = parquet.schema_arrow
+    numeric = (pa.types.is_integer, pa.types.is_floating, pa.types.is_boolean)
+    bad = [n for n in names if not any(f(schema.field(n).type) for f in numeric)]
+    if bad:
+        raise ConfigError(
+            "dataset.path",
+            f"{path.name}: non-numeric feature column(s) {bad[:5]}; encode them first or drop them",
+        )
+    step = _chunk_rows(len(names))
+    for group in range(parquet.num_row_groups):
+        table = parquet.read_row_group(group, columns=[*names, target])
+        for start in range(0, table.num_rows, step):
+            part = table.slice(start, step)
+            block = np.empty((part.num_rows, len(names)), dtype=dtype)
+            for j, name in enumerate(names):
+                block[:, j] = part.column(name).to_numpy(zero_copy_only=False)
+            yield block, part.column(target).to_numpy(zero_copy_only=False)
+        del table
+        pa.default_memory_pool().release_unused()
+
+
+def _csv_blocks(
+    path: Path, names: list[str], target: str, dtype: npt.DTypeLike
+) -> Iterator[tuple[np.ndarray, np.ndarray]]:
     import pandas as pd
 
-    if is_parquet(path):
-        import pyarrow.parquet as pq
-
-        for batch in pq.ParquetFile(path).iter_batches(batch_size=_CHUNK_ROWS):
-            yield batch.to_pandas()
-    else:
-        yield from pd.read_csv(path, chunksize=_CHUNK_ROWS)
+    for chunk in pd.read_csv(path, chunksize=_chunk_rows(len(names))):
+        features = chunk[names]
+        non_numeric = [
+            str(c) for c in features.columns if not pd.api.types.is_numeric_dtype(features[c])
+        ]
+        if non_numeric:
+            raise ConfigError(
+                "dataset.path",
+                f"{path.name}: non-numeric feature column(s) {non_numeric[:5]}; encode them first "
+                "or drop them",
+            )
+        yield features.to_numpy(dtype=dtype), chunk[target].to_numpy()
 
 
 def read_table(
@@ -106,28 +147,17 @@ def read_table(
     ``y`` is the ``target`` column (label-encoded when not integer). Raises ConfigError for a
     non-numeric feature column.
     """
-    import pandas as pd
-
     columns = table_columns(path)
     names = [c for c in columns if c != target]
     n_rows = _count_rows(path)
     X = allocate((n_rows, len(names)), dtype)
     labels: list[np.ndarray] = []
     row = 0
-    for chunk in _chunks(path):
-        features = chunk.drop(columns=[target])
-        non_numeric = [
-            str(c) for c in features.columns if not pd.api.types.is_numeric_dtype(features[c])
-        ]
-        if non_numeric:
-            raise ConfigError(
-                "dataset.path",
-                f"{path.name}: non-numeric feature column(s) {non_numeric[:5]}; encode them first "
-                "or drop them",
-            )
-        X[row : row + len(chunk)] = features.to_numpy(dtype=dtype)
-        labels.append(chunk[target].to_numpy())
-        row += len(chunk)
+    blocks = _parquet_blocks if is_parquet(path) else _csv_blocks
+    for block, label in blocks(path, names, target, dtype):
+        X[row : row + len(block)] = block
+        labels.append(label)
+        row += len(block)
     if row != n_rows:
         raise ConfigError(
             "dataset.path", f"{path.name}: counted {n_rows} rows but read {row}; is it a table?"

@@ -92,7 +92,8 @@ def config_differences(old: Any, new: Any, prefix: str = "") -> list[str]:
         for key in sorted(set(old) | set(new), key=str):
             path = f"{prefix}.{key}" if prefix else str(key)
             if key not in old:
-                out.append(f"{path}: added {new[key]!r}")
+                if new[key] is not None:  # a key newer than the sweep, left at its default
+                    out.append(f"{path}: added {new[key]!r}")
             elif key not in new:
                 out.append(f"{path}: removed (was {old[key]!r})")
             else:

@@ -35,6 +35,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "resume": ("hpt.cli:cmd_resume", "continue a sweep: hpt resume RUN_DIR [--extend N] [k=v]"),
     "rerun-failed": ("hpt.cli:cmd_rerun_failed", "run the failed trials of a sweep again"),
     "init": ("hpt.starter:cmd_init", "write a starter conf/ (experiment, model, search space)"),
+    "data": ("hpt.data._cli:main", "hpt data upload ... | hpt data generate talkingdata ..."),
     "help": ("hpt.cli:cmd_help", "list the subcommands"),
 }
 

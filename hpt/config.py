@@ -19,24 +19,36 @@ from omegaconf import DictConfig, OmegaConf
 class DatasetConfig:
     """Where the rows come from.
 
-    ``kind``: ``talkingdata`` (the seed's seven files; generated when ``path`` is null),
-    ``sklearn`` (a bundled dataset by ``name``), or ``file`` (a CSV/Parquet ``path`` with a
-    ``target`` column).
+    ``kind`` is how the rows are read: ``talkingdata`` (the seed's seven files; generated when
+    ``path`` is null), ``sklearn`` (a bundled dataset by ``name``), or ``file`` (a CSV/Parquet
+    table with a ``target`` column). ``source`` is where the files come from (see
+    :mod:`hpt.data`): ``local`` (``path``), ``generated`` (the TalkingData generator, by
+    ``n_devices`` or ``scale``), ``sklearn``, or ``azure_blob`` (``container`` + ``blobs`` or
+    ``prefix``, with a connection string, account name + key, or a SAS token); null picks it
+    from ``kind`` and ``path``.
     """
 
     kind: str = "talkingdata"
+    source: str | None = None
     name: str | None = None
     path: str | None = None
     target: str | None = None
     n_devices: int = 3000
+    scale: float | None = None  # generated TalkingData at the real proportions (1 = Kaggle's size)
     seed: int = 0
     compress: bool = False
     sample_rows: int | None = None
-    # Remote sources (Azure Blob). Secrets must come from ${oc.env:...}; see hpt.secrets.
+    cache_features: bool = True  # keep computed feature matrices under $HPT_DATA_DIR
+    dtype: str = "float64"  # float32: half the memory; exact for XGBoost (it trains on float32)
+    # Azure Blob. Secrets must come from ${oc.env:...}; see hpt.secrets.
     container: str | None = None
+    blobs: list[str] | None = None
+    prefix: str | None = None
+    account_url: str | None = None
     account_name: str | None = None
     account_key: str | None = None
     connection_string: str | None = None
+    sas_token: str | None = None
 
 
 @dataclass

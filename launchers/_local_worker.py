@@ -4,20 +4,23 @@ Started as a plain subprocess (not ``multiprocessing``), so it never re-runs the
 ``hpt.tune`` works from a script or notebook without an ``if __name__ == "__main__"`` guard.
 
 Protocol over the inherited socket ``FD`` (``multiprocessing.connection`` framing):
-the driver sends the pickled trainer once (bytes), then JSON-able messages
-``{"run": spec}`` / ``{"stop": number}`` / ``None`` (exit); the worker sends event dicts.
+the driver sends the trainer once (``hpt.data._shared`` pickle bytes: its big arrays are
+``.npy`` files this process maps read-only), then JSON messages ``{"run": spec}`` /
+``{"stop": number}`` / ``null`` (exit); the worker sends events as ``hpt.events.encode`` JSON.
 """
 
 from __future__ import annotations
 
 import importlib
+import json
 import os
-import pickle
 import signal
 import sys
 import threading
 from multiprocessing.connection import Connection
 
+from hpt.data._shared import loads_shared
+from hpt.events import encode
 from hpt.trainers import Trainer
 from hpt.trial import TrialSpec
 from hpt.worker import execute
@@ -46,7 +49,7 @@ def main(fd: int, modules: list[str]) -> None:
         except Exception:
             pass  # unpickling the trainer will raise the real error, with context
     conn = Connection(fd)
-    trainer: Trainer = pickle.loads(conn.recv_bytes())
+    trainer: Trainer = loads_shared(conn.recv_bytes())
     trainer.setup()
     runs: list[TrialSpec] = []
     stopped: set[int] = set()
@@ -57,7 +60,7 @@ def main(fd: int, modules: list[str]) -> None:
         """Receive control messages while the main thread runs a trial."""
         while True:
             try:
-                message = conn.recv()
+                message = json.loads(conn.recv_bytes())
             except (EOFError, OSError):
                 message = None
             with wake:
@@ -72,8 +75,9 @@ def main(fd: int, modules: list[str]) -> None:
                 return
 
     def send(event: dict[str, object]) -> None:
+        line = encode(event).encode()
         with send_lock:
-            conn.send(event)
+            conn.send_bytes(line)
 
     threading.Thread(target=reader, name="hpt-control", daemon=True).start()
     while True:

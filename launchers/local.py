@@ -2,7 +2,10 @@
 
 Each worker is a fresh interpreter (``python -m launchers._local_worker``) that receives the
 pickled trainer -- estimator, data and folds -- once, then runs trials one at a time as the driver
-sends them. A free worker takes the next trial at once; there are no batches. Stopping is
+sends them. The data's big arrays are not in that pickle: they travel as ``.npy`` files (the
+feature cache's own, or written once per sweep) that every worker memory-maps read-only, so the
+machine holds one copy of the data however many workers run (``hpt.data._shared``). Events and
+control messages are JSON lines (``hpt.events.encode``/``decode``). A free worker takes the next trial at once; there are no batches. Stopping is
 cooperative (a stop message the trainer sees between folds or boosting rounds); a hard stop, or a
 worker that dies, is handled by killing and respawning the process and reporting the attempt as
 ``lost``. Estimators and trainers must be importable classes (not defined in ``__main__``).
@@ -11,20 +14,23 @@ worker that dies, is handled by killing and respawning the process and reporting
 from __future__ import annotations
 
 import contextlib
+import json
 import logging
 import os
-import pickle
 import queue
+import shutil
 import socket
 import subprocess
 import sys
+import tempfile
 import threading
 from dataclasses import dataclass
 from multiprocessing.connection import Connection, wait
 from typing import Any
 
+from hpt.data._shared import dumps_shared
 from hpt.errors import ConfigError
-from hpt.events import WORKER_FINAL, lost
+from hpt.events import WORKER_FINAL, decode, lost
 from hpt.launcher import Launcher
 from hpt.trainers import Trainer
 from hpt.trial import TrialSpec
@@ -55,6 +61,7 @@ class LocalLauncher(Launcher):
         self._pending: queue.SimpleQueue[dict[str, Any]] = queue.SimpleQueue()
         self._modules: list[str] = []
         self._warm: list[tuple[subprocess.Popen[bytes], Connection]] = []
+        self._shared_dir: str | None = None  # the sweep's mapped arrays; removed by close()
 
     def describe(self) -> str:
         return f"local ({self.capacity} worker processes)"
@@ -100,7 +107,8 @@ class LocalLauncher(Launcher):
             pass  # the worker died while loading; poll() reports it
 
     def open(self, trainer: Trainer) -> None:
-        self._payload = pickle.dumps(trainer, protocol=pickle.HIGHEST_PROTOCOL)
+        self._shared_dir = tempfile.mkdtemp(prefix="hpt-shared-")
+        self._payload = dumps_shared(trainer, self._shared_dir)
         self._workers = [self._spawn(i) for i in range(self.capacity)]
 
     def start(self, spec: TrialSpec) -> None:
@@ -110,7 +118,7 @@ class LocalLauncher(Launcher):
         worker.loading.join()
         worker.spec = spec
         try:
-            worker.conn.send({"run": spec.to_json()})
+            _send(worker.conn, {"run": spec.to_json()})
         except OSError:
             pass  # the worker died; poll() reports the attempt lost
 
@@ -135,7 +143,7 @@ class LocalLauncher(Launcher):
             self._replace(worker, "killed")
         else:
             try:
-                worker.conn.send({"stop": worker.spec.number})
+                _send(worker.conn, {"stop": worker.spec.number})
             except OSError:
                 pass  # the worker is dying; poll() reports it
 
@@ -151,7 +159,7 @@ class LocalLauncher(Launcher):
             worker = busy[conn]  # type: ignore[index]
             try:
                 while worker.conn.poll():
-                    event = worker.conn.recv()
+                    event = decode(worker.conn.recv_bytes())
                     events.append(event)
                     if event["event"] in WORKER_FINAL:
                         worker.spec = None
@@ -172,7 +180,7 @@ class LocalLauncher(Launcher):
         self._warm = []
         for worker in self._workers:
             with contextlib.suppress(OSError):
-                worker.conn.send(None)
+                _send(worker.conn, None)
         for worker in self._workers:
             try:
                 worker.process.wait(timeout=0 if worker.spec is not None else 2)
@@ -181,3 +189,11 @@ class LocalLauncher(Launcher):
                 worker.process.wait(timeout=30)
             worker.conn.close()
         self._workers = []
+        if self._shared_dir is not None:
+            shutil.rmtree(self._shared_dir, ignore_errors=True)
+            self._shared_dir = None
+
+
+def _send(conn: Connection, message: dict[str, Any] | None) -> None:
+    """A control message as one JSON document (``None`` asks the worker to exit)."""
+    conn.send_bytes(json.dumps(message).encode())

@@ -34,4 +34,5 @@ if [ ! -f "$stamp" ] || [ pyproject.toml -nt "$stamp" ]; then
   .venv/bin/python -c "import hpt, xgboost, sklearn, hydra, pyspark"
   touch "$stamp"
 fi
+bash scripts/setup_azurite.sh  # the Azure Storage emulator the blob tests start
 echo "setup: ready ($(.venv/bin/python --version), java: $(java -version 2>&1 | head -1))"

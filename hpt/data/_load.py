@@ -1,9 +1,14 @@
-"""Turn the ``dataset`` + ``features`` config groups into a training matrix and labels."""
+"""Turn the ``dataset`` + ``features`` config groups into a training matrix and labels.
+
+Source (where the files come from, :mod:`hpt.data._sources`) -> reader (how they become
+``X, y``, :mod:`hpt.data._readers`) -> the on-disk cache (:mod:`hpt.data._cache`), keyed by the
+source's fingerprint and the reader's settings, so a sweep, its trials and folds, and the next
+sweep on the same data all share one prepared matrix.
+"""
 
 from __future__ import annotations
 
 import hashlib
-import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -11,10 +16,14 @@ from typing import Any
 import numpy as np
 import scipy.sparse as sp
 
+from hpt.data._cache import FORMAT_VERSION, build_entry, load_entry, save_arrays
+from hpt.data._sources import SKLEARN_DATASETS, data_home, digest, source_for, source_name
 from hpt.errors import ConfigError
 
-SKLEARN_DATASETS = ("breast_cancer", "digits", "wine", "iris")
+__all__ = ["KINDS", "SKLEARN_DATASETS", "Dataset", "check_dataset", "data_home", "load_dataset"]
+
 KINDS = ("talkingdata", "sklearn", "file")
+_DTYPES = ("float64", "float32")
 
 
 @dataclass(frozen=True)
@@ -32,23 +41,19 @@ class Dataset:
         return (int(self.X.shape[0]), int(self.X.shape[1]))
 
 
-def data_home() -> Path:
-    """Where generated datasets are cached: ``$HPT_DATA_DIR`` or ``~/.cache/hpt``."""
-    return Path(os.environ.get("HPT_DATA_DIR") or Path.home() / ".cache" / "hpt")
-
-
-def _talkingdata_dir(cfg: Any) -> Path:
-    if cfg.path:
-        return Path(str(cfg.path)).expanduser()
-    return data_home() / "talkingdata" / f"n{int(cfg.n_devices)}-s{int(cfg.seed)}"
+def _sets(features: Any) -> list[str] | None:
+    return list(features.sets) if features.sets is not None else None
 
 
 def check_dataset(cfg: Any, features: Any) -> None:
-    """Cheap checks run before anything starts: the source exists and has what the config needs."""
+    """Cheap checks run before anything starts: the config is complete, the source plausible."""
     kind = str(cfg.kind)
     if kind not in KINDS:
         raise ConfigError("dataset.kind", f"unknown kind {kind!r}; use one of {', '.join(KINDS)}")
-    sets = list(features.sets) if features.sets is not None else None
+    dtype = cfg.get("dtype")
+    if dtype is not None and str(dtype) not in _DTYPES:
+        raise ConfigError("dataset.dtype", f"unknown dtype {dtype!r}; use float64 or float32")
+    sets = _sets(features)
     if kind == "talkingdata":
         from hpt.data import talkingdata
 
@@ -64,43 +69,41 @@ def check_dataset(cfg: Any, features: Any) -> None:
                 "features.sets",
                 f"unknown feature set(s) {unknown}; valid: {', '.join(talkingdata.FEATURE_SETS)}",
             )
-        if cfg.path:
+    elif sets is not None:
+        raise ConfigError(
+            "features",
+            f"feature sets {sets} apply to the talkingdata dataset only; use features=none",
+        )
+    name = source_name(cfg)
+    if kind == "sklearn" and name != "sklearn":
+        raise ConfigError(
+            "dataset.source", f"kind=sklearn reads scikit-learn's bundled sets, not {name!r}"
+        )
+    source = source_for(cfg)
+    source.check(cfg)
+    if name == "local":
+        path = Path(str(cfg.path)).expanduser()
+        if kind == "talkingdata":
+            from hpt.data import talkingdata
+
             try:
-                talkingdata.find_files(_talkingdata_dir(cfg))
+                talkingdata.find_files(path)
             except FileNotFoundError as err:
                 raise ConfigError(
                     "dataset.path",
                     f"{cfg.path!r}: {err}; point dataset.path at the TalkingData files or set "
                     "dataset.path=null to generate a sample",
                 ) from None
-        elif int(cfg.n_devices) < 100:
-            raise ConfigError(
-                "dataset.n_devices", f"must be >= 100 to generate a sample, got {cfg.n_devices}"
-            )
-        return
-    if sets is not None:
-        raise ConfigError(
-            "features",
-            f"feature sets {sets} apply to the talkingdata dataset only; use features=none",
-        )
-    if kind == "sklearn":
-        if cfg.name not in SKLEARN_DATASETS:
-            raise ConfigError(
-                "dataset.name",
-                f"unknown bundled dataset {cfg.name!r}; use one of {', '.join(SKLEARN_DATASETS)}",
-            )
-        return
-    # kind == "file"
-    if not cfg.path:
-        raise ConfigError("dataset.path", "missing; set dataset.path=/path/to/table.csv")
-    path = Path(str(cfg.path)).expanduser()
-    if not path.is_file():
-        raise ConfigError(
-            "dataset.path", f"no such file {str(path)!r}; check the path (relative to the cwd)"
-        )
+        else:
+            _check_target(cfg, path)
+
+
+def _check_target(cfg: Any, path: Path) -> None:
+    from hpt.data._readers import table_columns
+
     if not cfg.target:
         raise ConfigError("dataset.target", "missing; name the label column, e.g. dataset.target=y")
-    columns = _file_columns(path)
+    columns = table_columns(path)
     if str(cfg.target) not in columns:
         shown = ", ".join(columns[:10]) + (" ..." if len(columns) > 10 else "")
         raise ConfigError(
@@ -110,98 +113,115 @@ def check_dataset(cfg: Any, features: Any) -> None:
         )
 
 
-def _is_parquet(path: Path) -> bool:
-    return path.suffix.lower() in (".parquet", ".pq")
-
-
-def _file_columns(path: Path) -> list[str]:
-    import pandas as pd
-
-    try:
-        if _is_parquet(path):
-            import pyarrow.parquet as pq
-
-            return [str(c) for c in pq.read_schema(path).names]
-        return [str(c) for c in pd.read_csv(path, nrows=0).columns]
-    except Exception as err:  # unreadable file: say which and why, in one line
-        raise ConfigError(
-            "dataset.path", f"cannot read {str(path)!r}: {type(err).__name__}: {err}"
-        ) from None
-
-
 def _fingerprint(X: Any, y: np.ndarray) -> str:
-    digest = hashlib.sha256()
+    """A hash of the matrix's content (what resume compares); computed once, when built."""
+    digest_ = hashlib.sha256()
     if sp.issparse(X):
         csr = sp.csr_matrix(X)
         for part in (csr.data, csr.indices, csr.indptr):
-            digest.update(np.ascontiguousarray(part).tobytes())
+            digest_.update(np.ascontiguousarray(part).tobytes())
     else:
-        digest.update(np.ascontiguousarray(np.asarray(X, dtype=float)).tobytes())
-    digest.update(np.ascontiguousarray(y).tobytes())
-    digest.update(repr(X.shape).encode())
-    return digest.hexdigest()[:16]
+        # Block by block: never a second copy of a big table. Same bytes as one whole pass.
+        for start in range(0, X.shape[0], 65_536):
+            block = np.asarray(X[start : start + 65_536], dtype=float)
+            digest_.update(np.ascontiguousarray(block).tobytes())
+    digest_.update(np.ascontiguousarray(y).tobytes())
+    digest_.update(repr(X.shape).encode())
+    return digest_.hexdigest()[:16]
 
 
-def load_dataset(cfg: Any, features: Any) -> Dataset:
-    """Load (generating the TalkingData sample if needed) and build the feature matrix."""
-    check_dataset(cfg, features)
-    kind = str(cfg.kind)
-    if kind == "talkingdata":
-        from hpt.data import talkingdata
-
-        directory = _talkingdata_dir(cfg)
-        if not cfg.path:
-            try:
-                talkingdata.find_files(directory)
-            except FileNotFoundError:
-                talkingdata.generate(
-                    directory, int(cfg.n_devices), seed=int(cfg.seed), compress=bool(cfg.compress)
-                )
-        raw = talkingdata.load_raw(
-            directory, tables=talkingdata.required_tables(list(features.sets))
-        )
-        X, y, names = talkingdata.build_features(raw, list(features.sets))
-        description = f"talkingdata {directory} features={','.join(features.sets)}"
-    elif kind == "sklearn":
-        import sklearn.datasets as skd
-
-        loader = getattr(skd, f"load_{cfg.name}")
-        bunch = loader()
-        X, y = np.asarray(bunch.data), np.asarray(bunch.target)
-        names = [str(n) for n in getattr(bunch, "feature_names", range(X.shape[1]))]
-        description = f"sklearn {cfg.name}"
-    else:
-        import pandas as pd
-
-        path = Path(str(cfg.path)).expanduser()
-        frame = pd.read_parquet(path) if _is_parquet(path) else pd.read_csv(path)
-        target = str(cfg.target)
-        y = frame[target].to_numpy()
-        features_frame = frame.drop(columns=[target])
-        non_numeric = [
-            str(c)
-            for c in features_frame.columns
-            if not pd.api.types.is_numeric_dtype(features_frame[c])
-        ]
-        if non_numeric:
-            raise ConfigError(
-                "dataset.path",
-                f"{path.name}: non-numeric feature column(s) {non_numeric[:5]}; encode them first "
-                "or drop them",
-            )
-        X = features_frame.to_numpy(dtype=float)
-        names = [str(c) for c in features_frame.columns]
-        if y.dtype.kind not in "iub":
-            from sklearn.preprocessing import LabelEncoder
-
-            y = LabelEncoder().fit_transform(y)
-        description = f"file {path}"
+def _sample(cfg: Any, X: Any, y: np.ndarray) -> tuple[Any, np.ndarray]:
     if cfg.sample_rows is not None and int(cfg.sample_rows) < X.shape[0]:
         rows = np.sort(
             np.random.default_rng(int(cfg.seed)).choice(
                 X.shape[0], int(cfg.sample_rows), replace=False
             )
         )
-        X, y = X[rows], y[rows]
-    y = np.asarray(y)
-    return Dataset(X, y, list(names), description, _fingerprint(X, y))
+        return X[rows], y[rows]
+    return X, y
+
+
+def _read(
+    cfg: Any, features: Any, path: Path | None, out: Path | None
+) -> tuple[Any, np.ndarray, list[str], str]:
+    """Read the fetched data; dense tables go straight into ``out/X.npy`` when ``out`` is set."""
+    from hpt.data import _readers
+
+    kind = str(cfg.kind)
+    dtype = np.dtype(str(cfg.get("dtype") or "float64"))
+    if kind == "talkingdata":
+        assert path is not None
+        sets = list(features.sets)
+        X, y, names = _readers.read_talkingdata(path, sets)
+        if dtype != X.dtype:
+            X = X.astype(dtype)
+        return X, y, names, f"talkingdata {path} features={','.join(sets)}"
+    if kind == "sklearn":
+        X, y, names = _readers.read_sklearn(str(cfg.name))
+        return X.astype(dtype, copy=False), y, names, f"sklearn {cfg.name}"
+    assert path is not None
+    if cfg.sample_rows is None and out is not None:
+
+        def allocate(shape: tuple[int, int], dt: Any) -> np.ndarray:
+            return np.lib.format.open_memmap(out / "X.npy", mode="w+", dtype=dt, shape=shape)
+    else:
+
+        def allocate(shape: tuple[int, int], dt: Any) -> np.ndarray:
+            return np.empty(shape, dtype=dt)
+
+    X, y, names = _readers.read_table(path, str(cfg.target), allocate, dtype)
+    if isinstance(X, np.memmap):
+        X.flush()
+    return X, y, names, f"file {path}"
+
+
+def cache_key(cfg: Any, features: Any, source_fingerprint: str) -> str:
+    """The feature cache's key: the data's fingerprint plus everything that shapes X and y."""
+    return digest(
+        FORMAT_VERSION,
+        source_fingerprint,
+        str(cfg.kind),
+        _sets(features),
+        None if cfg.target is None else str(cfg.target),
+        None if cfg.sample_rows is None else int(cfg.sample_rows),
+        int(cfg.seed) if cfg.sample_rows is not None else None,
+        str(cfg.get("dtype") or "float64"),
+    )
+
+
+def load_dataset(cfg: Any, features: Any) -> Dataset:
+    """Fetch (download or generate if needed), read and cache the training matrix.
+
+    With ``dataset.cache_features`` (the default) the matrix is kept under
+    ``$HPT_DATA_DIR/features/`` and memory-mapped read-only; the next load of the same data and
+    settings maps it without reading the source files again.
+    """
+    check_dataset(cfg, features)
+    source = source_for(cfg)
+    home = data_home()
+    path = source.fetch(cfg, home)
+    if not cfg.get("cache_features", True):
+        X, y, names, description = _read(cfg, features, path, None)
+        X, y = _sample(cfg, X, y)
+        return Dataset(X, np.asarray(y), list(names), description, _fingerprint(X, y))
+    key = cache_key(cfg, features, source.fingerprint(cfg, path))
+    directory = home / "features" / key
+    entry = load_entry(directory)
+    if entry is None:
+
+        def build(tmp: Path) -> dict[str, Any]:
+            X, y, names, description = _read(cfg, features, path, tmp)
+            X, y = _sample(cfg, X, y)
+            fingerprint = _fingerprint(X, y)
+            save_arrays(tmp, X, y)
+            return {
+                "sparse": bool(sp.issparse(X)),
+                "shape": [int(X.shape[0]), int(X.shape[1])],
+                "names": list(names),
+                "description": description,
+                "fingerprint": fingerprint,
+            }
+
+        entry = build_entry(directory, build)
+    X, y, meta = entry
+    return Dataset(X, y, list(meta["names"]), str(meta["description"]), str(meta["fingerprint"]))

@@ -20,7 +20,7 @@ import pytest
 import scipy.sparse as sp
 
 from hpt.data import talkingdata as td
-from hpt.data.talkingdata import _generate
+from hpt.data.talkingdata import _files, _generate
 
 N = 3000  # 1,200 training devices; generation and features take ~0.5 s
 
@@ -138,7 +138,7 @@ def test_a_crash_leaves_no_half_written_dataset(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     written: list[str] = []
-    real_write = _generate._write_csv
+    real_write = _files._write_csv
 
     def failing(frame: pd.DataFrame, path: Path, *, compress: bool) -> None:
         if len(written) == 3:
@@ -146,7 +146,7 @@ def test_a_crash_leaves_no_half_written_dataset(
         written.append(path.name)
         real_write(frame, path, compress=compress)
 
-    monkeypatch.setattr(_generate, "_write_csv", failing)
+    monkeypatch.setattr(_files, "_write_csv", failing)
     with pytest.raises(OSError, match="disk full"):
         td.generate(tmp_path / "td", 200, seed=0)
     assert list(tmp_path.iterdir()) == []

@@ -19,7 +19,8 @@ from hpt.data.talkingdata._features import (
     required_tables,
 )
 from hpt.data.talkingdata._generate import MARKER, generate
-from hpt.data.talkingdata._io import COLUMNS, FILES, TABLES, find_files, load_raw
+from hpt.data.talkingdata._io import COLUMNS, FILES, TABLES, AppEventChunks, find_files, load_raw
+from hpt.data.talkingdata._scale import REAL_ROWS, generate_scale
 from hpt.data.talkingdata._world import GROUPS
 
 __all__ = [
@@ -29,11 +30,14 @@ __all__ = [
     "FRACTION_SETS",
     "GROUPS",
     "MARKER",
+    "REAL_ROWS",
     "SMALL_FEATURE_SETS",
     "TABLES",
+    "AppEventChunks",
     "build_features",
     "find_files",
     "generate",
+    "generate_scale",
     "load_raw",
     "required_tables",
 ]

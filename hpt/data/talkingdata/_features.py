@@ -145,12 +145,13 @@ def required_tables(feature_sets: Iterable[str]) -> tuple[str, ...]:
 
 
 def build_features(
-    raw: Mapping[str, pd.DataFrame], feature_sets: Sequence[str], *, fractions: bool = True
+    raw: Mapping[str, Any], feature_sets: Sequence[str], *, fractions: bool = True
 ) -> tuple[sp.csr_matrix, npt.NDArray[np.int64], list[str]]:
     """Build ``(X, y, feature_names)`` for the training devices.
 
     ``raw`` maps table names to frames as :func:`load_raw` returns them (only
-    :func:`required_tables` are needed). ``X`` is a float64 CSR matrix with one row per
+    :func:`required_tables` are needed); app_events may be an :class:`AppEventChunks` (or any
+    iterable of frames with ``event_id`` and ``app_id``) so the biggest table is streamed. ``X`` is a float64 CSR matrix with one row per
     gender_age_train row (file order) and columns in the sample's order (see the module doc);
     ``y`` holds ``group`` codes 0..k-1 in sorted class order (0 = "F23-" when all twelve occur);
     ``feature_names`` names each column, e.g. ``"brand=小米"``, ``"hour=21"``,
@@ -186,7 +187,7 @@ def _encode(values: Any) -> tuple[IntArray, npt.NDArray[Any]]:
     return codes.astype(np.int64), np.asarray(classes)
 
 
-def _matrix(rows: IntArray, cols: IntArray, shape: tuple[int, int]) -> sp.csr_matrix:
+def _matrix(rows: npt.NDArray[Any], cols: IntArray, shape: tuple[int, int]) -> sp.csr_matrix:
     """Sparse counts: entry (r, c) = number of pairs (r, c)."""
     counts = sp.csr_matrix((np.ones(rows.size), (rows, cols)), shape=shape, dtype=np.float64)
     counts.sum_duplicates()
@@ -217,9 +218,7 @@ def _clean_category(values: pd.Series) -> pd.Series:
 class _Builder:
     """Computes each block once, sharing the joins between blocks."""
 
-    def __init__(
-        self, raw: Mapping[str, pd.DataFrame], devices: pd.Index, *, fractions: bool
-    ) -> None:
+    def __init__(self, raw: Mapping[str, Any], devices: pd.Index, *, fractions: bool) -> None:
         self.raw = raw
         self.devices = devices
         self.n = len(devices)
@@ -307,14 +306,35 @@ class _Builder:
             if not event_index.is_unique:
                 raise ValueError("events has repeated event_id values; each must be unique")
             app_events = self.raw["app_events"]
-            codes, app_ids = _encode(app_events["app_id"].to_numpy())
-            position = event_index.get_indexer(app_events["event_id"])
+            # One pass over the (possibly chunked) table, keeping only the training devices'
+            # records: the whole app_events table is never in memory at once.
+            chunks = [app_events] if isinstance(app_events, pd.DataFrame) else app_events
             event_rows, _, _ = self._events()
-            rows = np.where(position >= 0, event_rows[position], -1)
-            keep = rows >= 0
-            counts = _matrix(rows[keep], codes[keep], (self.n, app_ids.size))
+            kept_rows: list[npt.NDArray[np.int32]] = []
+            kept_apps: list[IntArray] = []
+            all_apps: list[IntArray] = []
+            matched_apps: list[IntArray] = []
+            for chunk in chunks:
+                app = chunk["app_id"].to_numpy(dtype=np.int64)
+                position = event_index.get_indexer(chunk["event_id"])
+                rows = np.where(position >= 0, event_rows[position], -1)
+                keep = rows >= 0
+                kept_rows.append(rows[keep].astype(np.int32))
+                kept_apps.append(app[keep])
+                all_apps.append(np.unique(app))
+                matched_apps.append(np.unique(app[position >= 0]))
+            # LabelEncoder's classes: every app id of the table, sorted.
+            app_ids = np.unique(np.concatenate(all_apps)) if all_apps else np.empty(0, np.int64)
+            codes: IntArray = (
+                np.searchsorted(app_ids, np.concatenate(kept_apps)).astype(np.int64)
+                if kept_apps
+                else np.empty(0, np.int64)
+            )
+            rows_all = np.concatenate(kept_rows) if kept_rows else np.empty(0, np.int32)
+            counts = _matrix(rows_all, codes, (self.n, app_ids.size))
             matched = np.zeros(app_ids.size, dtype=bool)
-            matched[codes[position >= 0]] = True
+            if matched_apps:
+                matched[np.searchsorted(app_ids, np.unique(np.concatenate(matched_apps)))] = True
             return counts, app_ids, matched
 
         result: tuple[sp.csr_matrix, npt.NDArray[Any], npt.NDArray[np.bool_]] = self._once(

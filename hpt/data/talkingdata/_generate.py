@@ -15,18 +15,14 @@ the seed reports 2.285-2.291 on the real data), brand and model alone 2.39, the 
 
 from __future__ import annotations
 
-import io
-import json
 import os
-import shutil
-import tempfile
-import zipfile
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
-from hpt.data.talkingdata._io import FILES, TABLES
+from hpt.data.talkingdata._files import MARKER, write_sample
+from hpt.data.talkingdata._scale import Targets, exact_mask, exact_total
 from hpt.data.talkingdata._world import (
     AGE_RANGES,
     GROUP_SHARES,
@@ -38,9 +34,6 @@ from hpt.data.talkingdata._world import (
 )
 
 __all__ = ["MARKER", "generate"]
-
-MARKER = "hpt_generated.json"
-"""Written next to the seven files: the generator's parameters (lets a cache check a match)."""
 
 _FORMAT_VERSION = 1  # bump when the same (n_devices, seed) would produce different files
 _START = np.datetime64("2016-05-01T00:00:00", "s")  # a Sunday, as in the real data
@@ -135,68 +128,7 @@ def generate(
         events_per_device=events_per_device,
         app_events_per_event=app_events_per_event,
     )
-    out = Path(out_dir)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.tmp-", dir=out.parent))
-    tmp.chmod(0o755)  # mkdtemp makes it private; the dataset is meant to be shared
-    try:
-        rows = {}
-        for file_name, table in zip(FILES, TABLES, strict=True):
-            _write_csv(tables[table], tmp / file_name, compress=compress)
-            rows[file_name] = len(tables[table])
-        (tmp / MARKER).write_text(json.dumps({**params, "rows": rows}, indent=2) + "\n")
-        _publish(tmp, out, params, overwrite=overwrite)
-    finally:
-        if tmp.exists():
-            shutil.rmtree(tmp, ignore_errors=True)
-    return out
-
-
-def _publish(tmp: Path, out: Path, params: dict[str, object], *, overwrite: bool) -> None:
-    """Rename ``tmp`` to ``out`` (atomic on POSIX; replaces an empty ``out``)."""
-    try:
-        os.rename(tmp, out)
-        return
-    except OSError:
-        if not out.is_dir():
-            raise
-    if _same_sample(out, params):
-        return  # another process generated the same sample meanwhile; keep theirs
-    if not overwrite:
-        raise FileExistsError(
-            f"{str(out)!r} exists and does not hold this sample; remove it, choose another "
-            "directory or pass overwrite=True"
-        )
-    # Swap: a crash between the two renames leaves out missing (never half-written).
-    trash = Path(tempfile.mkdtemp(prefix=f".{out.name}.old-", dir=out.parent))
-    os.rename(out, trash / out.name)
-    os.rename(tmp, out)
-    shutil.rmtree(trash, ignore_errors=True)
-
-
-def _same_sample(out: Path, params: dict[str, object]) -> bool:
-    try:
-        found = json.loads((out / MARKER).read_text())
-    except (OSError, ValueError):
-        return False
-    return isinstance(found, dict) and all(found.get(k) == v for k, v in params.items())
-
-
-def _write_csv(frame: pd.DataFrame, path: Path, *, compress: bool) -> None:
-    options: dict[str, object] = {"index": False, "float_format": "%.2f", "lineterminator": "\n"}
-    if not compress:
-        frame.to_csv(path, encoding="utf-8", **options)  # type: ignore[call-overload]
-        return
-    # One member named like the file, with a fixed timestamp so the bytes are reproducible.
-    info = zipfile.ZipInfo(path.name, date_time=(2016, 7, 11, 0, 0, 0))
-    info.compress_type = zipfile.ZIP_DEFLATED
-    info.external_attr = 0o644 << 16
-    with (
-        zipfile.ZipFile(path.with_name(path.name + ".zip"), "w") as archive,
-        archive.open(info, "w", force_zip64=True) as member,
-        io.TextIOWrapper(member, encoding="utf-8", newline="") as text,
-    ):
-        frame.to_csv(text, **options)  # type: ignore[call-overload]
+    return write_sample(Path(out_dir), params, tables, compress=compress, overwrite=overwrite)
 
 
 def _sample_rows(rng: np.random.Generator, probs: FloatArray, rows: IntArray) -> IntArray:
@@ -242,13 +174,20 @@ def _tables(
     train_fraction: float = 0.4,
     events_per_device: float = 2.5,
     app_events_per_event: float = 20.0,
+    targets: Targets | None = None,
 ) -> dict[str, pd.DataFrame]:
-    """The seven tables in memory, keyed by :data:`TABLES`, typed as :func:`load_raw` returns."""
+    """The seven tables in memory, keyed by :data:`TABLES`, typed as :func:`load_raw` returns.
+
+    With ``targets`` the row counts are exactly those (see :mod:`._scale`); without, they follow
+    from the means (and the files are what they always were for these arguments).
+    """
     w = world()
     rng = np.random.default_rng([seed, n, _FORMAT_VERSION])
 
     # Devices: the first n_train are the training devices (the order is already random).
     n_train = min(n - 1, max(1, round(train_fraction * n)))
+    if targets is not None:
+        n_train = targets.n_train
     device_id = _unique_ids(rng, n)
     group = _sample_rows(rng, GROUP_SHARES[None, :], np.zeros(n, dtype=np.int64))
     age = _ages(rng, group)
@@ -267,21 +206,25 @@ def _tables(
         rng, events_per_device / _EVENT_SHARE - 1.0, 0.6, active.size
     )
     n_events_of = np.minimum(n_events_of, 2000)
+    if targets is not None:
+        n_events_of = exact_total(rng, n_events_of, targets.n_events, minimum=1)
     ev_device = np.repeat(active, n_events_of)
     ev_time = _event_times(rng, active, n_events_of, group)
     lon, lat = _locations(rng, n, ev_device)
 
     # Apps: an installed set per device; an event's app list is that set minus a few apps.
-    apps = _apps(rng, n)
+    apps = _apps(rng, n, targets)
     app_pairs_device, app_pairs_app, app_pairs_active = _installed(
         rng, active, group, apps, _DEDUP_GAIN * app_events_per_event / (1.0 - _APP_DROP)
     )
     order = rng.permutation(ev_device.size)  # event ids are not grouped by device
     ev_device, ev_time, lon, lat = ev_device[order], ev_time[order], lon[order], lat[order]
     event_id = np.arange(1, ev_device.size + 1, dtype=np.int64)
-    ae_event, ae_pair = _app_events(rng, ev_device, app_pairs_device)
+    ae_event, ae_pair = _app_events(
+        rng, ev_device, app_pairs_device, None if targets is None else targets.n_app_events
+    )
     is_active = rng.random(ae_pair.size) < app_pairs_active[ae_pair]
-    app_labels = _app_labels(rng, apps)
+    app_labels = _app_labels(rng, apps, None if targets is None else targets.n_app_labels)
 
     train = slice(0, n_train)
     test = slice(n_train, n)
@@ -296,7 +239,9 @@ def _tables(
             }
         ),
         "gender_age_test": pd.DataFrame({"device_id": device_id[test]}),
-        "phone_brand_device_model": _brand_rows(rng, device_id, brand, model),
+        "phone_brand_device_model": _brand_rows(
+            rng, device_id, brand, model, None if targets is None else targets.n_duplicates
+        ),
         "events": pd.DataFrame(
             {
                 "event_id": event_id,
@@ -353,12 +298,17 @@ def _models(rng: np.random.Generator, brand: IntArray, group: IntArray) -> IntAr
 
 
 def _brand_rows(
-    rng: np.random.Generator, device_id: IntArray, brand: IntArray, model: IntArray
+    rng: np.random.Generator,
+    device_id: IntArray,
+    brand: IntArray,
+    model: IntArray,
+    n_dup: int | None = None,
 ) -> pd.DataFrame:
     """phone_brand_device_model.csv: one row per device plus a few repeated device ids."""
     w = world()
     n = device_id.size
-    n_dup = max(1, round(_DUPLICATE_SHARE * n)) if n >= 20 else 0
+    if n_dup is None:
+        n_dup = max(1, round(_DUPLICATE_SHARE * n)) if n >= 20 else 0
     dup = rng.choice(n, size=n_dup, replace=False)
     # Half the repeats are exact copies; the others name another (popular) phone.
     other = rng.random(n_dup) < 0.5
@@ -440,10 +390,12 @@ class _Apps:
         self.probs = probs  # (12, n_used): who installs what
 
 
-def _apps(rng: np.random.Generator, n: int) -> _Apps:
+def _apps(rng: np.random.Generator, n: int, targets: Targets | None = None) -> _Apps:
     w = world()
     n_used = int(np.clip(round(0.2 * n), 300, 20_000))
     n_all = 3 * n_used  # app_labels.csv lists many apps never seen in app_events.csv
+    if targets is not None:
+        n_used, n_all = targets.n_used_apps, targets.n_all_apps
     ids = _unique_ids(rng, n_all)
     theme = rng.choice(len(w.theme_u), size=n_all, p=[0.3, 0.3, 0.1, 0.1, 0.12, 0.08])
     popularity = (1.0 / (np.arange(n_used) + 3.0))[rng.permutation(n_used)]
@@ -469,7 +421,7 @@ def _installed(
 
 
 def _app_events(
-    rng: np.random.Generator, ev_device: IntArray, pair_device: IntArray
+    rng: np.random.Generator, ev_device: IntArray, pair_device: IntArray, total: int | None = None
 ) -> tuple[IntArray, IntArray]:
     """(event index, installed-pair index) of each app_events row, sorted by event."""
     pair_start = np.searchsorted(pair_device, ev_device, side="left")
@@ -479,10 +431,12 @@ def _app_events(
     pair = _ragged_arange(pair_start[events], pair_count[events])
     event = np.repeat(events, pair_count[events])
     keep = rng.random(pair.size) >= _APP_DROP
+    if total is not None:
+        keep = exact_mask(rng, keep, total)
     return event[keep].astype(np.int64), pair[keep]
 
 
-def _app_labels(rng: np.random.Generator, apps: _Apps) -> pd.DataFrame:
+def _app_labels(rng: np.random.Generator, apps: _Apps, total: int | None = None) -> pd.DataFrame:
     """app_labels.csv: 1-3 labels of the app's theme plus common generic ones."""
     w = world()
     n_all = apps.ids.size
@@ -499,7 +453,13 @@ def _app_labels(rng: np.random.Generator, apps: _Apps) -> pd.DataFrame:
     key = np.unique(app_idx * np.int64(w.label_ids.size) + label_idx)
     app_idx, label_idx = key // w.label_ids.size, key % w.label_ids.size
     # A few exact duplicate rows, as in the real file (the sample code drops them).
-    dup = rng.choice(key.size, size=max(1, key.size // 200), replace=False)
+    n_dup = max(1, key.size // 200)
+    if total is not None:  # drop random pairs (or repeat more of them) to hit the total
+        n_dup = max(0, total - key.size)
+        if key.size > total:
+            key = np.sort(key[rng.choice(key.size, size=total, replace=False)])
+        app_idx, label_idx = key // w.label_ids.size, key % w.label_ids.size
+    dup = rng.choice(key.size, size=n_dup, replace=n_dup > key.size)
     app_idx = np.concatenate([app_idx, app_idx[dup]])
     label_idx = np.concatenate([label_idx, label_idx[dup]])
     order = rng.permutation(app_idx.size)

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 
 import pandas as pd
 
-__all__ = ["COLUMNS", "FILES", "TABLES", "find_files", "load_raw"]
+__all__ = ["COLUMNS", "FILES", "TABLES", "AppEventChunks", "find_files", "load_raw"]
 
 FILES: tuple[str, ...] = (
     "gender_age_train.csv",
@@ -102,15 +102,43 @@ def load_raw(
 
 
 def _read(table: str, file: Path) -> pd.DataFrame:
-    header = pd.read_csv(file, nrows=0).columns
-    missing = [c for c in COLUMNS[table] if c not in header]
-    if missing:
-        raise ValueError(
-            f"{file.name}: missing column(s) {missing}; expected {list(COLUMNS[table])}, "
-            f"found {list(header)}"
-        )
+    header = _check_header(table, file, COLUMNS[table])
     dtypes = {c: _DTYPES[c] for c in header if c in _DTYPES}
     frame = pd.read_csv(file, dtype=dtypes)
     if table == "events":
         frame["timestamp"] = pd.to_datetime(frame["timestamp"], format=_TIMESTAMP_FORMAT)
     return frame
+
+
+def _check_header(table: str, file: Path, columns: Iterable[str]) -> pd.Index:
+    header = pd.read_csv(file, nrows=0).columns
+    missing = [c for c in columns if c not in header]
+    if missing:
+        raise ValueError(
+            f"{file.name}: missing column(s) {missing}; expected {list(COLUMNS[table])}, "
+            f"found {list(header)}"
+        )
+    return header
+
+
+class AppEventChunks:
+    """app_events' ``event_id`` and ``app_id`` columns, read in chunks (re-iterable).
+
+    The real file has 32 million rows; :func:`build_features` needs only these two columns and
+    one pass, so it never holds the whole table (pass this in place of the data frame).
+    """
+
+    columns = ("event_id", "app_id")
+
+    def __init__(self, path: str | os.PathLike[str], chunk_rows: int = 2_000_000) -> None:
+        self.file = find_files(path)["app_events.csv"]
+        self.chunk_rows = chunk_rows
+        _check_header("app_events", self.file, self.columns)
+
+    def __iter__(self) -> Iterator[pd.DataFrame]:
+        yield from pd.read_csv(
+            self.file,
+            usecols=list(self.columns),
+            dtype={c: "int64" for c in self.columns},
+            chunksize=self.chunk_rows,
+        )

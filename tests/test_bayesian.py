@@ -136,16 +136,16 @@ def test_every_distribution_is_sampled_within_its_support(algorithm: str) -> Non
     # takes about a second a proposal on 11 dimensions.
     config = {k: v for k, v in EVERY_DISTRIBUTION.items() if algorithm == "tpe" or k != "c_str"}
     space = SearchSpace.from_config(config)
-    trials = 14 if algorithm == "tpe" else 8
+    trials, startup = (14, 4) if algorithm == "tpe" else (6, 3)
     sampler = BayesianSampler(
-        space, seed=3, goal="maximize", algorithm=algorithm, n_startup_trials=4
+        space, seed=3, goal="maximize", algorithm=algorithm, n_startup_trials=startup
     )
     history = _drive(sampler, _objective, trials=trials, workers=2)
     for record in history:
         for name, dist in space.dimensions:
             value = record.params[name]
             assert _in_support(dist, value), (algorithm, name, dist, value)
-    # The model-based proposals (after 4 start-up trials) differ from random search's draws.
+    # The model-based proposals (after the start-up trials) differ from random search's draws.
     randoms = [RandomSampler(space, seed=3).suggest(n, []) for n in range(trials)]
     assert [r.params for r in history[5:]] != randoms[5:]
 

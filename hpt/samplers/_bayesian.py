@@ -17,6 +17,7 @@ uninterrupted sweep would have, given the same completion order.
 
 from __future__ import annotations
 
+import importlib.util
 import logging
 import math
 import os
@@ -57,11 +58,8 @@ def _import_optuna() -> Any:
 
 
 def _torch_available() -> bool:
-    try:
-        import torch  # noqa: F401
-    except ImportError:
-        return False
-    return True
+    # find_spec, not import: importing PyTorch takes seconds, and only the GP needs it.
+    return importlib.util.find_spec("torch") is not None
 
 
 @dataclass(frozen=True)

@@ -7,6 +7,8 @@ import logging
 import math
 import random
 import shutil
+import subprocess
+import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
@@ -15,7 +17,7 @@ import pytest
 
 from hpt.errors import ConfigError
 from hpt.journal import JOURNAL_NAME, Journal, read_journal
-from hpt.samplers import BayesianSampler, RandomSampler
+from hpt.samplers import BayesianSampler, GridSampler, RandomSampler, Sampler
 from hpt.space import (
     Choice,
     LogNormal,
@@ -173,6 +175,40 @@ def test_same_seed_and_history_give_the_same_proposals(algorithm: str) -> None:
     first = run(0)
     assert run(0) == first
     assert run(1) != first
+
+
+def test_a_proposal_is_identical_in_another_process() -> None:
+    code = (
+        "import random\n"
+        "from hpt.samplers import BayesianSampler\n"
+        "from hpt.space import SearchSpace\n"
+        "from hpt.trial import TrialRecord, TrialStatus\n"
+        "space = SearchSpace.from_config({'u': 'uniform(0, 1)', 'q': 'qnormal(5, 2, 1)'})\n"
+        "rng = random.Random(0)\n"
+        "history = [TrialRecord(str(n), n, {'q': n, 'u': rng.random()}, TrialStatus.COMPLETED,"
+        " value=rng.random()) for n in range(6)]\n"
+        "sampler = BayesianSampler(space, seed=4, algorithm='tpe', n_startup_trials=3)\n"
+        "print(sampler.suggest(6, history))\n"
+    )
+    other = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True
+    ).stdout
+    here: dict[str, Any] = {}
+    exec(code.replace("print(", "result = ("), here)  # the same lines in this process
+    assert other.strip() == str(here["result"])
+
+
+@pytest.mark.parametrize("cls", [GridSampler, RandomSampler, BayesianSampler])
+def test_exhausted_agrees_with_suggest(cls: type[Sampler]) -> None:
+    space = SearchSpace.from_config({"a": [1, 2, 3], "b": "randint(2)"})
+    sampler = cls(space, seed=0)
+    history: list[TrialRecord] = []
+    for number in range(7):
+        params = sampler.suggest(number, history)
+        assert sampler.exhausted(number, history) is (params is None)
+        if params is not None:
+            history.append(_record(number, params, float(number)))
+    assert len(history) == 6
 
 
 def test_proposal_depends_on_what_finished_not_on_the_order_of_history() -> None:

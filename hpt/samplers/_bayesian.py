@@ -89,8 +89,9 @@ class BayesianSampler(Sampler):
       dimension is numeric (no unordered ``choice``), there are at most 12 of them and PyTorch is
       installed (Optuna's GP runs on it); TPE otherwise. The GP is the stronger model on small
       numeric spaces; TPE scales to many dimensions and to categorical ones.
-    * ``n_startup_trials``: random configurations (seeded per trial number, from the exact
-      distributions) until this many trials have finished with a value, warm-start ones included.
+    * ``n_startup_trials``: random configurations (random search's own draws for that trial
+      number) until this many trials have finished with a value or are in flight, at least half of
+      them finished; warm-start observations count.
     * ``multivariate``: TPE models the dimensions jointly (default true; ignored by the GP).
     * ``warm_start_from``: earlier run dirs whose finished trials are prior observations.
     * ``goal``: the metric's direction, passed in by the experiment from ``metric.goal``.
@@ -185,7 +186,11 @@ class BayesianSampler(Sampler):
             return dict(self.optuna_space.fixed) if not tried else None
         observations, pending = self._observations(earlier)
         informative = sum(1 for o in observations if o.value is not None or o.intermediate)
-        if informative >= self.n_startup_trials:
+        # Trials in flight count toward the start-up (with w workers the model would otherwise
+        # start w - 1 trials late, and it steers away from pending points), but at least half of
+        # the start-up trials must have finished.
+        observed_enough = informative >= max(1, self.n_startup_trials // 2)
+        if observed_enough and informative + len(pending) >= self.n_startup_trials:
             params = self._ask_model(number, observations, pending, tried)
             if params is not None:
                 return params

@@ -394,3 +394,19 @@ def test_a_resumed_sweep_proposes_what_the_uninterrupted_one_did(tmp_path: Path)
     again = _proposals(resumed)
     assert again[9] == proposals[9]
     assert sorted(again) == list(range(12))
+
+
+def test_the_experiment_passes_metric_goal_to_the_sampler() -> None:
+    from hpt.experiment import Experiment
+
+    script = Path(__file__).resolve().parent / "scripts" / "curve.py"
+    cfg = {
+        "trainer": {"kind": "script", "script": str(script)},
+        "search_space": {"x": "uniform(0, 1)"},
+        "sampler": {"_target_": "hpt.samplers.BayesianSampler", "algorithm": "tpe"},
+        "metric": {"primary_metric": "loss", "goal": "minimize"},
+        "resources": {"max_total_runs": 4},
+        "refit": False,
+    }
+    sampler = Experiment.from_config(cfg).sampler
+    assert isinstance(sampler, BayesianSampler) and sampler.goal == "minimize"

@@ -20,7 +20,6 @@ from __future__ import annotations
 import importlib.util
 import logging
 import math
-import os
 import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -174,16 +173,21 @@ class BayesianSampler(Sampler):
         return True
 
     def exhausted(self, number: int, history: Sequence[TrialRecord]) -> bool:
-        size = self.size
-        return size is not None and len({_key(dict(r.params)) for r in history}) >= size
+        tried = {_key(dict(r.params)) for r in history if r.number < number}
+        return self._exhausted(tried)
+
+    def _exhausted(self, tried: set[str]) -> bool:
+        # Nothing to search (every dimension fixed) is one configuration, whatever ``size`` says.
+        size = self.size if self.optuna_space.dimensions else 1
+        return size is not None and len(tried) >= size
 
     def suggest(self, number: int, history: Sequence[TrialRecord]) -> dict[str, Any] | None:
         earlier = [r for r in history if r.number < number]
         tried = {_key(dict(r.params)) for r in earlier}
-        if self.size is not None and len(tried) >= self.size:
+        if self._exhausted(tried):
             return None
-        if not self.optuna_space.dimensions:  # every dimension fixed: a single configuration
-            return dict(self.optuna_space.fixed) if not tried else None
+        if not self.optuna_space.dimensions:
+            return dict(self.optuna_space.fixed)
         observations, pending = self._observations(earlier)
         informative = sum(1 for o in observations if o.value is not None or o.intermediate)
         # Trials in flight count toward the start-up (with w workers the model would otherwise
@@ -263,9 +267,6 @@ class BayesianSampler(Sampler):
         tried: set[str],
     ) -> dict[str, Any] | None:
         distributions = self.optuna_space.distributions
-        # Optuna's GP sets torch threads itself; keep the driver from oversubscribing the cores
-        # that the workers use.
-        os.environ.setdefault("OMP_NUM_THREADS", "1")
         study = self._study(_seed_for(self.seed, number, 0), observations, pending)
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")

@@ -226,6 +226,16 @@ def best_after(values: list[float], n: int, goal: str) -> float:
 
 
 # -- report --------------------------------------------------------------------------------------
+def cpu_model() -> str:
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine()
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--problems", nargs="+", default=list(problems()), choices=list(problems()))
@@ -239,7 +249,7 @@ def main() -> None:
 
     print(f"# {datetime.now(UTC):%Y-%m-%d %H:%M} UTC; command: {' '.join(sys.argv)}")
     print(
-        f"# machine: {os.cpu_count()} cores, {platform.processor() or platform.machine()}, "
+        f"# machine: {os.cpu_count()} cores, {cpu_model()}, "
         f"Python {platform.python_version()}, optuna {optuna.__version__}"
     )
     print(f"# {args.seeds} seeds (0..{args.seeds - 1}), median best score after N trials")

@@ -134,9 +134,11 @@ def _drive(
 
 @pytest.mark.parametrize("algorithm", ["tpe", "gp"])
 def test_every_distribution_is_sampled_within_its_support(algorithm: str) -> None:
-    # The GP gets the numeric dimensions (auto gives categorical spaces to TPE), fewer trials: it
-    # takes about a second a proposal on 11 dimensions.
-    config = {k: v for k, v in EVERY_DISTRIBUTION.items() if algorithm == "tpe" or k != "c_str"}
+    # Both engines propose through the same adapter, which maps any point of an internal box into
+    # the support; the GP (seconds a proposal on many dimensions) gets one of each kind of box:
+    # a CDF (normal), a log interval, a log lattice and a truncated normal lattice.
+    gp_keys = ("u", "ri", "n", "lu", "qlu", "qn")
+    config = {k: v for k, v in EVERY_DISTRIBUTION.items() if algorithm == "tpe" or k in gp_keys}
     space = SearchSpace.from_config(config)
     trials, startup = (14, 4) if algorithm == "tpe" else (6, 3)
     sampler = BayesianSampler(
@@ -174,7 +176,8 @@ def test_same_seed_and_history_give_the_same_proposals(algorithm: str) -> None:
 
     first = run(0)
     assert run(0) == first
-    assert run(1) != first
+    if algorithm == "tpe":  # the seed matters (checked once: the GP is the slow engine)
+        assert run(1) != first
 
 
 def test_a_proposal_is_identical_in_another_process() -> None:

@@ -120,6 +120,10 @@ class Experiment:
         )
         sampler_cfg = _plain(cfg.sampler) or {"_target_": "hpt.samplers.GridSampler"}
         sampler_cfg.setdefault("seed", int(cfg.seed))
+        if "_target_" in sampler_cfg and getattr(
+            locate("sampler._target_", sampler_cfg["_target_"]), "needs_goal", False
+        ):
+            sampler_cfg.setdefault("goal", goal)  # a model must know which way is better
         sampler = construct("sampler", sampler_cfg, space=space)
         if not isinstance(sampler, Sampler):
             raise ConfigError("sampler._target_", f"{sampler_cfg['_target_']} is not a hpt Sampler")

@@ -26,7 +26,11 @@ stamp=.venv/.hpt-installed
 if [ ! -f "$stamp" ] || [ pyproject.toml -nt "$stamp" ]; then
   echo "setup: installing hpt and its dependencies into .venv"
   log=.venv/pip-install.log
-  if ! { .venv/bin/python -m pip install --upgrade pip && .venv/bin/python -m pip install -e ".[all,dev]"; } >"$log" 2>&1; then
+  # PyTorch (the Bayesian sampler's GP) first, pinned to the CPU build: left to the resolver,
+  # "torch>=2" would pull a CUDA build of several GB that no machine here can use.
+  if ! { .venv/bin/python -m pip install --upgrade pip \
+      && .venv/bin/python -m pip install "torch==2.13.0" \
+      && .venv/bin/python -m pip install -e ".[all,dev]"; } >"$log" 2>&1; then
     tail -n 40 "$log"
     echo "setup: pip install failed; the full log is in $log" >&2
     exit 1

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, ClassVar
 
 from hpt.space import SearchSpace
 from hpt.trial import TrialRecord
@@ -20,7 +20,11 @@ class Sampler(ABC):
       whatever the history, so results never depend on which trial finished first, and a resumed
       sweep continues exactly where it stopped.
     * ``size`` is the number of distinct configurations it can propose, or ``None`` if unbounded.
+    * ``exhausted(number, history)`` tells cheaply whether ``suggest`` would return ``None``
+      (``hpt resume`` asks it; a model-based ``suggest`` is expensive to probe).
     """
+
+    needs_goal: ClassVar[bool] = False  # True: the experiment passes ``goal=metric.goal``
 
     def __init__(self, space: SearchSpace, seed: int = 0) -> None:
         self.space = space
@@ -35,6 +39,10 @@ class Sampler(ABC):
         return None
 
     def exhausted(self, number: int, history: Sequence[TrialRecord]) -> bool:
-        """Whether trial ``number`` would get no configuration. The default asks ``suggest``;
-        samplers whose ``suggest`` is costly (model-based ones) answer from ``size``."""
-        return self.suggest(number, history) is None
+        """Whether nothing is left to propose for trial ``number``. Must not train or fit anything.
+
+        The default holds for samplers that propose ``size`` distinct configurations, one per
+        trial number; override it when ``suggest`` can run out earlier.
+        """
+        size = self.size
+        return size is not None and number >= size

@@ -18,6 +18,7 @@ from hpt.config import as_config
 from hpt.errors import ConfigError, HptError
 from hpt.experiment import Experiment
 from hpt.journal import read_journal
+from hpt.remote import remote_target
 from hpt.rundir import ensure_dir, new_run_dir
 from hpt.session import TuneResult, open_session
 from hpt.state import SweepState
@@ -39,6 +40,9 @@ def tune(cfg: Any, run_dir: str | os.PathLike[str] | None = None) -> TuneResult:
     cfg = as_config(cfg)
     exp = Experiment.from_config(cfg)
     directory = ensure_dir(Path(run_dir)) if run_dir is not None else new_run_dir()
+    target = remote_target(exp)
+    if target is not None:  # the whole sweep runs elsewhere; this process mirrors it
+        return target.submit(cfg, exp, directory)
 
     def fresh(_dataset: Any) -> None:
         if read_journal(directory):
@@ -132,6 +136,15 @@ def resume(
         raise ConfigError("run_dir", f"{str(directory)!r} holds no sweep journal; check the path")
     cfg = _recompose(directory, list(overrides or []))
     exp = Experiment.from_config(cfg)
+    target = remote_target(exp)
+    if target is not None:
+        return target.resume(
+            directory,
+            overrides=list(overrides or []),
+            force=force,
+            extend=extend,
+            rerun_failed=rerun_failed,
+        )
 
     state_box: list[SweepState] = []
 

@@ -197,12 +197,22 @@ class SshContainerTarget(RemoteTarget):
 
     # -- following -------------------------------------------------------------------------------
     def _container(self, ssh: Ssh, name: str) -> tuple[str, int | None]:
+        """The container's (status, exit code); ("missing", None) when it does not exist. The
+        answer carries a marker, so a command cut short (a dropped connection) is retried, never
+        mistaken for a missing container."""
         fmt = shlex.quote("{{.State.Status}} {{.State.ExitCode}}")
-        code, out, _ = ssh.run(f"{self.settings.runtime} inspect --format {fmt} {shlex.quote(name)}")
-        if code != 0:
+        runtime, quoted = self.settings.runtime, shlex.quote(name)
+        _, out, _ = ssh.run(
+            f"if s=$({runtime} inspect --format {fmt} {quoted} 2>/dev/null); "
+            'then echo "hpt-state $s"; else echo hpt-missing; fi'
+        )
+        words = out.split()
+        if words[:1] == ["hpt-missing"]:
             return "missing", None
-        status, _, exit_code = out.strip().partition(" ")
-        return status, int(exit_code) if exit_code.strip().lstrip("-").isdigit() else None
+        if words[:1] != ["hpt-state"] or len(words) < 3:
+            raise OSError(f"no answer about container {name} (got {out.strip()!r})")
+        exit_code = words[2]
+        return words[1], int(exit_code) if exit_code.lstrip("-").isdigit() else None
 
     def _log_tail(self, ssh: Ssh, name: str, lines: int = 12) -> list[str]:
         code, out, err = ssh.run(f"{self.settings.runtime} logs --tail {lines} {shlex.quote(name)} 2>&1")

@@ -36,10 +36,19 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "rerun-failed": ("hpt.cli:cmd_rerun_failed", "run the failed trials of a sweep again"),
     "init": ("hpt.starter:cmd_init", "write a starter conf/ (experiment, model, search space)"),
     "help": ("hpt.cli:cmd_help", "list the subcommands"),
-    "prepare": ("hpt.remote.cli:cmd_prepare", "build the remote target's image: hpt prepare compute=dsvm"),
+    "prepare": (
+        "hpt.remote.cli:cmd_prepare",
+        "build the remote target's image: hpt prepare compute=dsvm",
+    ),
     "attach": ("hpt.remote.cli:cmd_attach", "follow a remote sweep again: hpt attach RUN_DIR"),
-    "cancel": ("hpt.remote.cli:cmd_cancel", "stop a remote sweep, keeping its results: hpt cancel RUN_DIR"),
-    "status": ("hpt.remote.cli:cmd_status", "where a sweep stands (remote or local): hpt status RUN_DIR"),
+    "cancel": (
+        "hpt.remote.cli:cmd_cancel",
+        "stop a remote sweep, keeping its results: hpt cancel RUN_DIR",
+    ),
+    "status": (
+        "hpt.remote.cli:cmd_status",
+        "where a sweep stands (remote or local): hpt status RUN_DIR",
+    ),
 }
 
 log = logging.getLogger("hpt")
@@ -336,7 +345,9 @@ def _resume(argv: list[str], *, rerun_failed: bool) -> int:
     except KeyboardInterrupt as err:
         from hpt.remote import Detached
 
-        hint = str(err) if isinstance(err, Detached) else f"continue with: hpt resume {args.run_dir}"
+        hint = (
+            str(err) if isinstance(err, Detached) else f"continue with: hpt resume {args.run_dir}"
+        )
         sys.stderr.write(f"hpt: interrupted; {hint}\n")
         return EXIT_INTERRUPTED
     except (ConfigError, HptError) as err:

@@ -19,7 +19,7 @@ import sys
 import tempfile
 import zipfile
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from hpt.errors import ConfigError, HptError
 
@@ -153,9 +153,7 @@ def prepare(ssh: Ssh, settings: DsvmSettings, exp: Experiment) -> str:
 
 
 def image_exists(ssh: Ssh, settings: DsvmSettings) -> bool:
-    code, _, _ = ssh.run(f"{settings.runtime} image inspect {shlex.quote(settings.image)} >/dev/null")
+    code, _, _ = ssh.run(
+        f"{settings.runtime} image inspect {shlex.quote(settings.image)} >/dev/null"
+    )
     return code == 0
-
-
-def describe(settings: Any) -> str:
-    return f"{settings.runtime} image {settings.image} on {settings.host}"

@@ -71,15 +71,14 @@ class DsvmSettings:
 
     def _check(self) -> None:
         if self.runtime not in RUNTIMES:
-            raise ConfigError(
-                "compute.runtime", f"must be docker or podman, got {self.runtime!r}"
-            )
+            raise ConfigError("compute.runtime", f"must be docker or podman, got {self.runtime!r}")
         if not isinstance(self.port, int) or not 0 < self.port < 65536:
             raise ConfigError("compute.port", f"must be a TCP port number, got {self.port!r}")
         if not self.work_dir.startswith("/"):
             raise ConfigError(
-                "compute.work_dir", f"must be an absolute path on the remote machine, got "
-                f"{self.work_dir!r}; e.g. /var/tmp/hpt"
+                "compute.work_dir",
+                f"must be an absolute path on the remote machine, got "
+                f"{self.work_dir!r}; e.g. /var/tmp/hpt",
             )
         if self.key_file is None and self.password_env is None:
             raise ConfigError(

@@ -226,7 +226,7 @@ def _refuse_unknown(settings: SshSettings) -> Any:
     """paramiko's RejectPolicy, failing with the command that trusts the host."""
     import paramiko
 
-    class RefuseUnknown(paramiko.MissingHostKeyPolicy):
+    class RefuseUnknown(paramiko.MissingHostKeyPolicy):  # type: ignore[misc]
         def missing_host_key(self, client: Any, hostname: str, key: Any) -> None:
             raise UnknownHost(
                 "compute.host",

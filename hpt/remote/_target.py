@@ -80,7 +80,9 @@ class SshContainerTarget(RemoteTarget):
         lock = held_lock(run_dir, "remote sweep")
         if read_journal(run_dir):
             lock.release()
-            raise HptError(f"{run_dir} already holds a sweep; continue it with: hpt resume {run_dir}")
+            raise HptError(
+                f"{run_dir} already holds a sweep; continue it with: hpt resume {run_dir}"
+            )
         ssh = self._ssh()
         try:
             (run_dir / CONFIG_NAME).write_text(OmegaConf.to_yaml(cfg, resolve=False))
@@ -113,7 +115,12 @@ class SshContainerTarget(RemoteTarget):
             }
             _write_info(run_dir, info)
             self._start(ssh, info, ["tune"])
-            log.info("submitted to %s: container %s, remote dir %s", s.host, info["container"], remote_dir)
+            log.info(
+                "submitted to %s: container %s, remote dir %s",
+                s.host,
+                info["container"],
+                remote_dir,
+            )
             log.info("Ctrl-C detaches (the sweep goes on); come back with: hpt attach %s", run_dir)
             return self._follow(ssh, run_dir, exp)
         except BaseException:
@@ -182,7 +189,9 @@ class SshContainerTarget(RemoteTarget):
         if present:
             for name in present:
                 if "\n" in os.environ[name]:
-                    raise ConfigError("compute.env", f"${name} holds a newline; it cannot be passed")
+                    raise ConfigError(
+                        "compute.env", f"${name} holds a newline; it cannot be passed"
+                    )
             ssh.write_private(env_file, "".join(f"{n}={os.environ[n]}\n" for n in present).encode())
             command += ["--env-file", env_file]
         command += [*s.run_args, s.image, s.python, "-m", "hpt.remote._inside"]
@@ -215,7 +224,9 @@ class SshContainerTarget(RemoteTarget):
         return words[1], int(exit_code) if exit_code.lstrip("-").isdigit() else None
 
     def _log_tail(self, ssh: Ssh, name: str, lines: int = 12) -> list[str]:
-        code, out, err = ssh.run(f"{self.settings.runtime} logs --tail {lines} {shlex.quote(name)} 2>&1")
+        _, out, err = ssh.run(
+            f"{self.settings.runtime} logs --tail {lines} {shlex.quote(name)} 2>&1"
+        )
         return [line for line in (out or err).splitlines() if line.strip()][-lines:]
 
     def _follow(self, ssh: Ssh, run_dir: Path, exp: Experiment) -> TuneResult:
@@ -246,7 +257,9 @@ class SshContainerTarget(RemoteTarget):
                 ) from None
             for hook in hooks:
                 hook.on_end(state, state.end_reason)
-            ssh.retrying("copying the results", lambda: fetch_results(ssh, info["remote_dir"], run_dir))
+            ssh.retrying(
+                "copying the results", lambda: fetch_results(ssh, info["remote_dir"], run_dir)
+            )
             tail = [] if state.finished else self._log_tail(ssh, info["container"])
             if state.finished and exit_code == 0:
                 ssh.run(f"{self.settings.runtime} rm {shlex.quote(info['container'])}")
@@ -305,17 +318,21 @@ class SshContainerTarget(RemoteTarget):
             raise
         except Exception as err:  # unreachable: say so and show the local mirror
             state = SweepState.replay(read_journal(run_dir))
-            return _status(state, "unknown", f"{self.settings.host} unreachable: {err}", [])
+            return status_of(state, "unknown", f"{self.settings.host} unreachable: {err}", [])
         finally:
             ssh.close()
         state = SweepState.replay(events)
         if container in _RUNNING:
-            return _status(state, "running", f"container {info['container']} on {self.settings.host}", [])
+            return status_of(
+                state, "running", f"container {info['container']} on {self.settings.host}", []
+            )
         if state.finished:
-            return _status(state, "aborted" if state.aborted else "finished", state.end_reason or "", [])
+            return status_of(
+                state, "aborted" if state.aborted else "finished", state.end_reason or "", []
+            )
         detail = f"container {container}, exit code {exit_code}; continue with hpt resume {run_dir}"
         stopped = bool(events) and events[-1].get("event") == "sweep_interrupted"
-        return _status(state, "stopped" if stopped else "died", detail, tail)
+        return status_of(state, "stopped" if stopped else "died", detail, tail)
 
     def cancel(self, run_dir: Path) -> RemoteStatus:
         info = _read_info(run_dir)
@@ -407,7 +424,7 @@ def _local_experiment(run_dir: Path) -> Experiment:
     return Experiment.from_config(as_config(OmegaConf.load(run_dir / CONFIG_NAME)))
 
 
-def _status(state: SweepState, what: str, detail: str, tail: list[str]) -> RemoteStatus:
+def status_of(state: SweepState, what: str, detail: str, tail: list[str]) -> RemoteStatus:
     config = state.header.get("config") or {}
     metric = config.get("metric") or {}
     best = best_trial(state, str(metric.get("goal", "maximize")))
@@ -432,7 +449,9 @@ def result_of(run_dir: Path, exp: Experiment, state: SweepState) -> TuneResult:
     """The :class:`TuneResult` of a mirrored run dir (the model is the remote refit's)."""
     n_folds = exp.n_folds
     train_score = bool(n_folds and exp.cfg.cv.return_train_score)
-    results = cv_results(state, exp.space.names, n_folds, train_score=train_score) if n_folds else {}
+    results = (
+        cv_results(state, exp.space.names, n_folds, train_score=train_score) if n_folds else {}
+    )
     best = best_trial(state, exp.goal)
     best_index = None
     if best is not None and n_folds:

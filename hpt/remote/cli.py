@@ -10,6 +10,7 @@ import sys
 from pathlib import Path
 
 from hpt.errors import ConfigError, HptError, SweepAborted
+from hpt.remote._base import RemoteStatus
 
 
 def cmd_prepare(argv: list[str]) -> int:
@@ -94,10 +95,9 @@ def cmd_status(argv: list[str]) -> int:
     return 0
 
 
-def _local_status(run_dir: Path) -> object:
+def _local_status(run_dir: Path) -> RemoteStatus:
     from hpt.journal import read_journal
-    from hpt.remote._base import RemoteStatus
-    from hpt.remote._target import _status
+    from hpt.remote._target import status_of
     from hpt.rundir import lock_holder
     from hpt.state import SweepState
 
@@ -112,5 +112,4 @@ def _local_status(run_dir: Path) -> object:
         what, detail = ("aborted" if state.aborted else "finished"), state.end_reason or ""
     else:
         what, detail = "stopped", f"continue with: hpt resume {run_dir}"
-    status: RemoteStatus = _status(state, what, detail, [])
-    return status
+    return status_of(state, what, detail, [])

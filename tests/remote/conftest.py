@@ -25,7 +25,9 @@ BASE_IMAGE = "localhost/hpt-test-base:latest"
 TEST_IMAGE = "hpt-runner-test:latest"
 
 if not (Path(SSHD).exists() and shutil.which("podman") and shutil.which("runc")):
-    pytest.skip("needs sshd, podman and runc: bash scripts/setup_remote.sh", allow_module_level=True)
+    pytest.skip(
+        "needs sshd, podman and runc: bash scripts/setup_remote.sh", allow_module_level=True
+    )
 
 
 def _free_port() -> int:

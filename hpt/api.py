@@ -79,7 +79,7 @@ def _recompose(run_dir: Path, overrides: list[str]) -> DictConfig:
         from hpt.compose import compose
 
         previous = [str(o) for o in OmegaConf.load(saved_overrides)]
-        return compose([*previous, *overrides])
+        return compose([*_without_replaced_groups(previous, overrides), *overrides])
     saved = run_dir / CONFIG_NAME
     if not saved.exists():
         raise HptError(f"{run_dir} has no {CONFIG_NAME}; it was not written by hpt")
@@ -87,6 +87,17 @@ def _recompose(run_dir: Path, overrides: list[str]) -> DictConfig:
     if overrides:  # a sweep started from Python: plain key=value overrides merge directly
         cfg = as_config(OmegaConf.merge(cfg, OmegaConf.from_dotlist(overrides)))
     return cfg
+
+
+def _without_replaced_groups(previous: list[str], overrides: list[str]) -> list[str]:
+    """``previous`` minus the overrides of a group ``overrides`` picks anew: after ``compute=dsvm
+    compute.host=vm``, resuming with ``compute=local`` must drop ``compute.host`` too."""
+
+    def key(override: str) -> str:
+        return override.partition("=")[0].lstrip("+~")
+
+    groups = {key(o) for o in overrides if "=" in o and "." not in key(o)}
+    return [o for o in previous if key(o).split(".", 1)[0] not in groups]
 
 
 def config_differences(old: Any, new: Any, prefix: str = "") -> list[str]:

@@ -83,6 +83,7 @@ class Ssh:
 
         s = self.settings
         fabric = _fabric()
+        logging.getLogger("paramiko").setLevel(logging.WARNING)  # not one line per connection
         known = Path(s.known_hosts).expanduser()
         if not known.is_file():
             raise ConfigError(

@@ -1,13 +1,33 @@
-"""A sweep submitted to the SSH + container target gives a local run's results."""
+"""One experiment YAML, three compute targets (``compute=local``, the SSH + container target,
+``compute=spark`` on local[2]) with only ``compute=`` changed: the same cv_results.csv."""
 
 from __future__ import annotations
 
 import csv
+import json
 from pathlib import Path
 from typing import Any
 
-import hpt
-from tests.remote.conftest import iris_config
+import pytest
+import yaml
+
+from tests.cli_helpers import run_dirs, run_hpt
+
+EXPERIMENT = """\
+# @package _global_
+defaults:
+  - override /dataset: iris
+  - override /features: none
+  - override /model: decision_tree
+  - override /search_space: iris_tree
+  - override /metric: accuracy
+cv:
+  n_splits: 2
+  shuffle: true
+  seed: 3
+resources:
+  max_concurrent_runs: 2
+"""
 
 
 def table(run_dir: Path) -> list[dict[str, str]]:
@@ -17,10 +37,36 @@ def table(run_dir: Path) -> list[dict[str, str]]:
     return [{k: v for k, v in row.items() if not k.endswith("_time")} for row in rows]
 
 
-def test_remote_sweep_equals_local(prepared: dict[str, Any], tmp_path: Path) -> None:
-    local = hpt.tune(iris_config(), run_dir=tmp_path / "local")
-    remote = hpt.tune(iris_config(prepared), run_dir=tmp_path / "remote")
-    assert table(tmp_path / "remote") == table(tmp_path / "local")
-    assert remote.best_params_ == local.best_params_
-    assert remote.best_score_ == local.best_score_
-    assert remote.best_estimator_ is not None
+@pytest.mark.spark
+def test_local_remote_and_spark_give_the_same_cv_results(
+    prepared: dict[str, Any], tmp_path: Path
+) -> None:
+    conf = tmp_path / "conf"
+    for group in ("compute", "experiment", "search_space"):
+        (conf / group).mkdir(parents=True)
+    (conf / "compute" / "loopback.yaml").write_text(yaml.safe_dump(prepared))
+    (conf / "experiment" / "iris_tree.yaml").write_text(EXPERIMENT)
+    (conf / "search_space" / "iris_tree.yaml").write_text(
+        "max_depth: [1, 2, 3]\ncriterion: [gini, entropy]\n"
+    )
+    tables = {}
+    for compute in (
+        ["compute=local"],
+        ["compute=loopback"],
+        ["compute=spark", "compute.master=local[2]"],
+    ):
+        before = set(run_dirs(tmp_path))
+        done = run_hpt(["experiment=iris_tree", *compute], cwd=tmp_path)
+        assert done.code == 0, done
+        (run_dir,) = set(run_dirs(tmp_path)) - before
+        tables[compute[0]] = table(run_dir)
+        assert (run_dir / "model.joblib").is_file()
+        assert json.loads((run_dir / "best.json").read_text())["best_params"] is not None
+        if compute[0] == "compute=loopback":
+            remote = json.loads((run_dir / "remote.json").read_text())
+            assert (run_dir / "journal.jsonl").read_bytes() == (
+                Path(remote["remote_dir"]) / "journal.jsonl"
+            ).read_bytes()
+    assert len(tables["compute=local"]) == 6
+    assert tables["compute=loopback"] == tables["compute=local"]
+    assert tables["compute=spark"] == tables["compute=local"]

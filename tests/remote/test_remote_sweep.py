@@ -53,7 +53,7 @@ def test_local_remote_and_spark_give_the_same_cv_results(
     for compute in (
         ["compute=local"],
         ["compute=loopback"],
-        ["compute=spark", "compute.master=local[2]"],
+        ["compute=spark", "compute.master='local[2]'"],
     ):
         before = set(run_dirs(tmp_path))
         done = run_hpt(["experiment=iris_tree", *compute], cwd=tmp_path)

@@ -28,7 +28,7 @@ from hpt.journal import read_journal
 from hpt.remote._base import REMOTE_FILE, Detached, RemoteDied, RemoteStatus, RemoteTarget
 from hpt.remote._mirror import fetch_results, pull_journal, read_remote_journal
 from hpt.remote._settings import DsvmSettings
-from hpt.remote._ssh import Ssh
+from hpt.remote._ssh import Ssh, Unreachable
 from hpt.results import best_trial, cv_results
 from hpt.session import TuneResult, default_callbacks, held_lock
 from hpt.state import SweepState
@@ -248,6 +248,13 @@ class SshContainerTarget(RemoteTarget):
                         self._apply(ssh, run_dir, info, state, hooks)
                         break
                     time.sleep(self.settings.poll_seconds)
+            except Unreachable as err:
+                for hook in hooks:
+                    hook.on_end(state, None)
+                raise Unreachable(
+                    f"{err}; the sweep goes on there if the machine is up: follow it again with "
+                    f"hpt attach {run_dir}"
+                ) from None
             except KeyboardInterrupt:
                 for hook in hooks:
                     hook.on_end(state, None)

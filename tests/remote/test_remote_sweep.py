@@ -1,14 +1,18 @@
 """One experiment YAML, three compute targets (``compute=local``, the SSH + container target,
-``compute=spark`` on local[2]) with only ``compute=`` changed: the same cv_results.csv."""
+``compute=spark`` on local[2]) with only ``compute=`` changed: the same cv_results.csv.
+
+The Spark leg adds a Spark session's start-up to a suite with a tight budget, so it runs when
+``HPT_REMOTE_THREE_WAY=1`` (benchmarks/README.md has the command and a measured run); local vs
+remote always runs."""
 
 from __future__ import annotations
 
 import csv
 import json
+import os
 from pathlib import Path
 from typing import Any
 
-import pytest
 import yaml
 
 from tests.cli_helpers import run_dirs, run_hpt
@@ -37,8 +41,10 @@ def table(run_dir: Path) -> list[dict[str, str]]:
     return [{k: v for k, v in row.items() if not k.endswith("_time")} for row in rows]
 
 
-@pytest.mark.spark
-def test_local_remote_and_spark_give_the_same_cv_results(
+THREE_WAY = os.environ.get("HPT_REMOTE_THREE_WAY", "") not in ("", "0")
+
+
+def test_same_experiment_same_cv_results_on_local_remote_and_spark(
     prepared: dict[str, Any], tmp_path: Path
 ) -> None:
     conf = tmp_path / "conf"
@@ -49,12 +55,11 @@ def test_local_remote_and_spark_give_the_same_cv_results(
     (conf / "search_space" / "iris_tree.yaml").write_text(
         "max_depth: [1, 2, 3]\ncriterion: [gini, entropy]\n"
     )
+    targets = [["compute=local"], ["compute=loopback"]]
+    if THREE_WAY:
+        targets.append(["compute=spark", "compute.master='local[2]'"])
     tables = {}
-    for compute in (
-        ["compute=local"],
-        ["compute=loopback"],
-        ["compute=spark", "compute.master='local[2]'"],
-    ):
+    for compute in targets:
         before = set(run_dirs(tmp_path))
         done = run_hpt(["experiment=iris_tree", *compute], cwd=tmp_path)
         assert done.code == 0, done
@@ -69,4 +74,5 @@ def test_local_remote_and_spark_give_the_same_cv_results(
             ).read_bytes()
     assert len(tables["compute=local"]) == 6
     assert tables["compute=loopback"] == tables["compute=local"]
-    assert tables["compute=spark"] == tables["compute=local"]
+    if THREE_WAY:
+        assert tables["compute=spark"] == tables["compute=local"]

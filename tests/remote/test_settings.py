@@ -37,3 +37,11 @@ def test_env_names_are_the_configs_oc_env_references() -> None:
     text = "a: ${oc.env:AZURE_KEY}\nb: ${oc.env: OTHER,default}\nc: plain\n"
     assert env_names(text, ["EXTRA"]) == ["AZURE_KEY", "EXTRA", "OTHER"]
     assert DsvmSettings.from_dict(GOOD).runtime == "docker"
+
+
+def test_resume_with_another_compute_drops_the_saved_compute_keys() -> None:
+    from hpt.api import _without_replaced_groups
+
+    saved = ["experiment=quick", "compute=dsvm", "compute.host=vm", "+compute.cores=4", "seed=1"]
+    assert _without_replaced_groups(saved, ["compute=local"]) == ["experiment=quick", "seed=1"]
+    assert _without_replaced_groups(saved, ["compute.poll_seconds=1"]) == saved

@@ -18,6 +18,7 @@ from hpt.config import as_config
 from hpt.errors import ConfigError, HptError
 from hpt.experiment import Experiment
 from hpt.journal import read_journal
+from hpt.remote import remote_target
 from hpt.rundir import ensure_dir, new_run_dir
 from hpt.session import TuneResult, open_session
 from hpt.state import SweepState
@@ -39,6 +40,9 @@ def tune(cfg: Any, run_dir: str | os.PathLike[str] | None = None) -> TuneResult:
     cfg = as_config(cfg)
     exp = Experiment.from_config(cfg)
     directory = ensure_dir(Path(run_dir)) if run_dir is not None else new_run_dir()
+    target = remote_target(exp)
+    if target is not None:  # the whole sweep runs elsewhere; this process mirrors it
+        return target.submit(cfg, exp, directory)
 
     def fresh(_dataset: Any) -> None:
         if read_journal(directory):
@@ -75,7 +79,7 @@ def _recompose(run_dir: Path, overrides: list[str]) -> DictConfig:
         from hpt.compose import compose
 
         previous = [str(o) for o in OmegaConf.load(saved_overrides)]
-        return compose([*previous, *overrides])
+        return compose([*_without_replaced_groups(previous, overrides), *overrides])
     saved = run_dir / CONFIG_NAME
     if not saved.exists():
         raise HptError(f"{run_dir} has no {CONFIG_NAME}; it was not written by hpt")
@@ -83,6 +87,17 @@ def _recompose(run_dir: Path, overrides: list[str]) -> DictConfig:
     if overrides:  # a sweep started from Python: plain key=value overrides merge directly
         cfg = as_config(OmegaConf.merge(cfg, OmegaConf.from_dotlist(overrides)))
     return cfg
+
+
+def _without_replaced_groups(previous: list[str], overrides: list[str]) -> list[str]:
+    """``previous`` minus the overrides of a group ``overrides`` picks anew: after ``compute=dsvm
+    compute.host=vm``, resuming with ``compute=local`` must drop ``compute.host`` too."""
+
+    def key(override: str) -> str:
+        return override.partition("=")[0].lstrip("+~")
+
+    groups = {key(o) for o in overrides if "=" in o and "." not in key(o)}
+    return [o for o in previous if key(o).split(".", 1)[0] not in groups]
 
 
 def config_differences(old: Any, new: Any, prefix: str = "") -> list[str]:
@@ -133,6 +148,15 @@ def resume(
         raise ConfigError("run_dir", f"{str(directory)!r} holds no sweep journal; check the path")
     cfg = _recompose(directory, list(overrides or []))
     exp = Experiment.from_config(cfg)
+    target = remote_target(exp)
+    if target is not None:
+        return target.resume(
+            directory,
+            overrides=list(overrides or []),
+            force=force,
+            extend=extend,
+            rerun_failed=rerun_failed,
+        )
 
     state_box: list[SweepState] = []
 

@@ -37,6 +37,19 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "init": ("hpt.starter:cmd_init", "write a starter conf/ (experiment, model, search space)"),
     "data": ("hpt.data._cli:main", "hpt data upload ... | hpt data generate talkingdata ..."),
     "help": ("hpt.cli:cmd_help", "list the subcommands"),
+    "prepare": (
+        "hpt.remote.cli:cmd_prepare",
+        "build the remote target's image: hpt prepare compute=dsvm",
+    ),
+    "attach": ("hpt.remote.cli:cmd_attach", "follow a remote sweep again: hpt attach RUN_DIR"),
+    "cancel": (
+        "hpt.remote.cli:cmd_cancel",
+        "stop a remote sweep, keeping its results: hpt cancel RUN_DIR",
+    ),
+    "status": (
+        "hpt.remote.cli:cmd_status",
+        "where a sweep stands (remote or local): hpt status RUN_DIR",
+    ),
 }
 
 log = logging.getLogger("hpt")
@@ -227,8 +240,11 @@ def _task(cfg: DictConfig) -> Any:
             with contextlib.suppress(OSError):
                 (run_dir / "FAILED").write_text(f"{one_line(err)}\n")
         sys.exit(fail(err))
-    except KeyboardInterrupt:
-        sys.stderr.write(f"hpt: interrupted; continue with: hpt resume {run_dir}\n")
+    except KeyboardInterrupt as err:
+        from hpt.remote import Detached
+
+        hint = str(err) if isinstance(err, Detached) else f"continue with: hpt resume {run_dir}"
+        sys.stderr.write(f"hpt: interrupted; {hint}\n")
         sys.exit(EXIT_INTERRUPTED)
     print_summary(result)
     return result.best_score_
@@ -327,8 +343,13 @@ def _resume(argv: list[str], *, rerun_failed: bool) -> int:
     except SweepAborted as err:
         sys.stderr.write(f"hpt: sweep aborted: {err}\n")
         return EXIT_ABORTED
-    except KeyboardInterrupt:
-        sys.stderr.write(f"hpt: interrupted; continue with: hpt resume {args.run_dir}\n")
+    except KeyboardInterrupt as err:
+        from hpt.remote import Detached
+
+        hint = (
+            str(err) if isinstance(err, Detached) else f"continue with: hpt resume {args.run_dir}"
+        )
+        sys.stderr.write(f"hpt: interrupted; {hint}\n")
         return EXIT_INTERRUPTED
     except (ConfigError, HptError) as err:
         return fail(err)

@@ -35,7 +35,10 @@ def _die_with_parent() -> None:
             ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
         except OSError:
             pass
-    if os.getppid() == 1:  # the driver already died before the request took effect
+    # The driver already died before the request took effect: we were re-parented. (Compared with
+    # the driver's pid, not with 1: inside a container the driver itself may be pid 1.)
+    expected = os.environ.get("HPT_DRIVER_PID")
+    if os.getppid() != (int(expected) if expected else os.getppid()):
         os._exit(1)
 
 

@@ -80,6 +80,7 @@ class LocalLauncher(Launcher):
             [sys.executable, "-m", "launchers._local_worker", str(child.fileno()), *self._modules],
             pass_fds=(child.fileno(),),
             stdin=subprocess.DEVNULL,
+            env={**os.environ, "HPT_DRIVER_PID": str(os.getpid())},
         )
         child.close()
         return process, Connection(parent.detach())

@@ -9,4 +9,12 @@ echo "== ruff"
 echo "== mypy"
 .venv/bin/mypy hpt launchers
 echo "== pytest"
-.venv/bin/python -m pytest -q "$@"
+# Three xdist workers on two cores: much of the suite waits on process and service start-up
+# (interpreters, JVMs, sshd, podman, Chromium), so a third worker keeps the cores busy. Files that
+# share expensive fixtures stay on one worker (tests/conftest.py). HPT_TEST_WORKERS=0 runs serially.
+workers=${HPT_TEST_WORKERS:-3}
+if [ "$workers" = "0" ]; then
+  .venv/bin/python -m pytest -q "$@"
+else
+  .venv/bin/python -m pytest -q -n "$workers" --dist loadgroup "$@"
+fi

@@ -36,6 +36,11 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "rerun-failed": ("hpt.cli:cmd_rerun_failed", "run the failed trials of a sweep again"),
     "init": ("hpt.starter:cmd_init", "write a starter conf/ (experiment, model, search space)"),
     "help": ("hpt.cli:cmd_help", "list the subcommands"),
+    "report": ("hpt.report:cmd_report", "write RUN_DIR/report.html (also while the sweep runs)"),
+    "runs": ("hpt.history:cmd_runs", "list past sweeps: hpt runs [--root outputs]"),
+    "show": ("hpt.history:cmd_show", "summarise a sweep: hpt show RUN_DIR"),
+    "best": ("hpt.history:cmd_best", "the best params and the overrides that re-run them"),
+    "compare": ("hpt.history:cmd_compare", "two sweeps side by side: hpt compare A B"),
 }
 
 log = logging.getLogger("hpt")
@@ -259,8 +264,26 @@ def _run_hydra(argv: list[str]) -> int:
     return 0
 
 
+def _console_flags(argv: list[str]) -> list[str]:
+    """``-q``/``--quiet`` and ``-v``/``--verbose`` set the console's verbosity (Hydra has neither)."""
+    from hpt.progress import configure_console
+
+    verbosity = 0
+    rest = []
+    for arg in argv:
+        if arg in ("-q", "--quiet"):
+            verbosity = -1
+        elif arg in ("-v", "--verbose"):
+            verbosity = 1
+        else:
+            rest.append(arg)
+    configure_console(verbosity)
+    return rest
+
+
 def cmd_run(argv: list[str]) -> int:
     """``hpt [overrides]``: check everything, then hand over to Hydra to run the sweep."""
+    argv = _console_flags(argv)
     try:
         argv = quote_expressions(_use_config_dir(argv))
         args = _parse_hydra_args(argv)

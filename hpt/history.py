@@ -292,7 +292,8 @@ def rerun_overrides(run_dir: Path, params: dict[str, Any]) -> list[str]:
     previous: list[str] = []
     saved = run_dir / ".hydra" / "overrides.yaml"
     if saved.exists():
-        previous = [str(o) for o in OmegaConf.load(saved)]
+        loaded = OmegaConf.to_container(OmegaConf.load(saved), resolve=False)  # keep ${oc.env:..}
+        previous = [str(o) for o in loaded] if isinstance(loaded, list) else []
 
     def dropped(override: str) -> bool:
         key = override.split("=", 1)[0].lstrip("+~")

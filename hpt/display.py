@@ -34,6 +34,7 @@ class LiveDisplay(SweepCallback):
         self._lock = threading.Lock()
         self._live: Live | None = None
         self._streams: list[tuple[Any, Any]] = []
+        self._ended = False
 
     # -- callback ----------------------------------------------------------------------------
     def on_start(self, state: SweepState, *, resumed: bool) -> None:
@@ -67,6 +68,10 @@ class LiveDisplay(SweepCallback):
             self.tracker.update(record, state)
 
     def on_end(self, state: SweepState, reason: str | None) -> None:
+        with self._lock:
+            self._ended = True  # the last frame: counts and best, no empty table
+        if self._live is not None:
+            self._live.refresh()
         for handler, stream in self._streams:
             handler.setStream(stream)
         self._streams = []
@@ -94,6 +99,7 @@ class LiveDisplay(SweepCallback):
                 for r in flying[:MAX_ROWS]
             ]
             hidden = max(0, len(flying) - MAX_ROWS)
+            ended = self._ended
         head = Text()
         head.append("hpt sweep  ", style="bold")
         head.append(counts)
@@ -102,7 +108,10 @@ class LiveDisplay(SweepCallback):
             f"{format_value(best[0])} (trial {best[1]})" if best else "none yet", style="bold green"
         )
         head.append(f"   elapsed {format_duration(elapsed)}")
-        head.append(f"   remaining ~{format_duration(remaining)}" if remaining is not None else "")
+        if remaining is not None and not ended:
+            head.append(f"   remaining ~{format_duration(remaining)}")
+        if ended:
+            return head
         table = Table(box=None, pad_edge=False, header_style="bold")
         table.add_column("TRIAL")
         table.add_column("ATTEMPT", justify="right")

@@ -190,19 +190,19 @@ class TrialLines(SweepCallback):
         self._owns_tracker = tracker is None
         self._last_line = time.monotonic()
         self._quieted: list[tuple[logging.Handler, int]] = []
+        self._header_due = False
 
     def header(self) -> str:
         return (
             f"{'ITERATION':>10}  {'PARAMS':<{PARAMS_WIDTH}}  {'DURATION':>9}  "
-            f"{self.metric[:10]:>10}  {'BEST':>10}"
+            f"{self.metric[:12]:>12}  {'BEST':>10}"
         )
 
     def on_start(self, state: SweepState, *, resumed: bool) -> None:
         if self._owns_tracker:
             self.tracker.start(state)
-        if self.verbosity >= 0:
-            log.info("%s", self.header())
-        else:  # -q: the console keeps only warnings (hpt.log keeps everything)
+        self._header_due = self.verbosity >= 0
+        if self.verbosity < 0:  # -q: the console keeps only warnings (hpt.log keeps everything)
             self._quieted = [(h, h.level) for h in console_handlers()]
             for handler, _ in self._quieted:
                 handler.setLevel(max(handler.level, logging.WARNING))
@@ -217,6 +217,9 @@ class TrialLines(SweepCallback):
             self.tracker.update(record, state)
         kind = record["event"]
         if kind in TRIAL_TERMINAL:
+            if self._header_due:  # printed with the first line, after the startup messages
+                log.info("%s", self.header())
+                self._header_due = False
             if self.verbosity >= 0:
                 log.info("%s", self.line(state.trials[record["trial_id"]], record))
             self._last_line = time.monotonic()
@@ -275,7 +278,7 @@ class TrialLines(SweepCallback):
             params = params[: PARAMS_WIDTH - 1] + "~"
         text = (
             f"{trial.number:>10}  {params:<{PARAMS_WIDTH}}  {format_duration(duration):>9}  "
-            f"{metric:>10}  {best:>10}"
+            f"{metric:>12}  {best:>10}"
         )
         if kind in (JournalEvent.FAILED, JournalEvent.TIMED_OUT) and trial.error:
             text += f"  ({str(trial.error).splitlines()[0][:120]})"

@@ -38,7 +38,8 @@
     values.forEach(function (v) { if (isNum(v)) { if (v < lo) lo = v; if (v > hi) hi = v; } });
     if (lo === Infinity) return [0, 1];
     if (lo === hi) { var pad = Math.abs(lo) * 0.05 || 0.5; return [lo - pad, hi + pad]; }
-    return [lo, hi];
+    var margin = (hi - lo) * 0.04;  // marks on the extremes stay inside the frame
+    return [lo - margin, hi + margin];
   }
   function tickText(t) { return String(+t.toPrecision(10)); }
   function ticks(lo, hi, n) {
@@ -131,29 +132,54 @@
       if (typeof va === "number" && typeof vb === "number") return (va - vb) * state.dir || a.n - b.n;
       return String(va).localeCompare(String(vb)) * state.dir || a.n - b.n;
     }
-    function render() {
-      var rows = D.trials.slice().sort(compare);
-      var frag = document.createDocumentFragment();
-      rows.forEach(function (t) {
-        var row = html("tr", t.id === bestId ? { "class": "best" } : {}, frag);
-        columns.forEach(function (c) {
-          var td = html("td", c.num ? { "class": "num" } : {}, row);
-          if (c.key === "status") {
-            html("span", { "class": "status", style: "background:" + (COLORS[t.status] || "#999") }, td, t.status);
-          } else if (c.key === "id") {
-            td.textContent = t.id;
-          } else {
-            td.textContent = fmt(c.get(t));
-          }
-        });
+    // One page of rows in the DOM at a time, each row built once, on first show: a sort of
+    // thousands of trials costs an array sort and the layout of one page, not of every row.
+    var PAGE = 100, page = 0, sorted = [];
+    var rowOf = {};
+    var pager = html("div", { "class": "pager" });
+    table.parentNode.parentNode.insertBefore(pager, table.parentNode.nextSibling);
+    var prev = html("button", { type: "button", id: "trials-prev" }, pager, "\u2039 previous");
+    var where = html("span", { id: "trials-where" }, pager);
+    var next = html("button", { type: "button", id: "trials-next" }, pager, "next \u203a");
+    prev.addEventListener("click", function () { if (page > 0) { page--; show(); } });
+    next.addEventListener("click", function () { if ((page + 1) * PAGE < sorted.length) { page++; show(); } });
+    function rowFor(t) {
+      if (rowOf[t.id]) return rowOf[t.id];
+      var row = html("tr", t.id === bestId ? { "class": "best" } : {});
+      columns.forEach(function (c) {
+        var td = html("td", c.num ? { "class": "num" } : {}, row);
+        if (c.key === "status") {
+          html("span", { "class": "status", style: "background:" + (COLORS[t.status] || "#999") }, td, t.status);
+        } else if (c.key === "id") {
+          td.textContent = t.id;
+        } else {
+          td.textContent = fmt(c.get(t));
+        }
       });
+      return (rowOf[t.id] = row);
+    }
+    function show() {
+      var frag = document.createDocumentFragment();
+      sorted.slice(page * PAGE, (page + 1) * PAGE).forEach(function (t) { frag.appendChild(rowFor(t)); });
       tbody.textContent = "";
       tbody.appendChild(frag);
+      var last = Math.min(sorted.length, (page + 1) * PAGE);
+      where.textContent = " trials " + (sorted.length ? page * PAGE + 1 : 0) + "\u2013" + last + " of " + sorted.length + " ";
+      prev.disabled = page === 0;
+      next.disabled = last >= sorted.length;
+      pager.style.display = sorted.length > PAGE ? "" : "none";
+    }
+    function render() {
+      var started = performance.now();
+      sorted = D.trials.slice().sort(compare);
+      page = 0;
+      show();
       Array.prototype.forEach.call(tr.children, function (th, i) {
         th.classList.remove("asc", "desc");
         if (i === state.col) th.classList.add(state.dir > 0 ? "asc" : "desc");
       });
       table.setAttribute("data-sorted-by", columns[state.col].key);
+      table.setAttribute("data-sort-ms", (performance.now() - started).toFixed(1));
     }
     render();
   }
@@ -224,11 +250,13 @@
     var dims = D.param_names.map(function (name) {
       var vals = rows.map(function (t) { return t.params[name]; });
       var numeric = vals.every(isNum);
-      if (numeric) {
+      var distinct = Array.from(new Set(vals.map(String)));
+      if (numeric && distinct.length > 6) {
         var e = extent(vals), log = e[0] > 0 && e[1] / e[0] > 100;
         return { name: name, numeric: true, log: log, domain: e, get: function (t) { return t.params[name]; } };
       }
-      var cats = Array.from(new Set(vals.map(String))).sort();
+      // Few values (a grid's choices) sit on evenly spaced ticks, in numeric order when numbers.
+      var cats = numeric ? distinct.sort(function (a, b) { return +a - +b; }) : distinct.sort();
       return { name: name, numeric: false, cats: cats, get: function (t) { return String(t.params[name]); } };
     });
     dims.push({ name: D.metric, numeric: true, log: false, domain: extent(rows.map(function (t) { return t.value; })),
@@ -290,6 +318,8 @@
     box.setAttribute("data-marks", String(rows.length));
   }
 
+  var drawStart = performance.now();
   [trialTable, intervals, bestSoFar, parallel, folds].forEach(function (draw) { draw(); });
+  document.body.setAttribute("data-draw-ms", (performance.now() - drawStart).toFixed(1));
   document.body.setAttribute("data-rendered", "1");
 })();

@@ -22,7 +22,7 @@ def _config(store: Path) -> dict[str, Any]:
         "model": {"_target_": "sklearn.tree.DecisionTreeClassifier", "random_state": 0},
         "search_space": {"max_depth": [-1, 3, 5]},
         "metric": {"primary_metric": "accuracy", "goal": "maximize"},
-        "resources": {"max_total_runs": 2, "max_concurrent_runs": 2},
+        "resources": {"max_total_runs": 2, "max_concurrent_runs": 1},
         "tracking": {
             "kind": "mlflow",
             "tracking_uri": store.as_uri(),

@@ -217,8 +217,10 @@ def _task(cfg: DictConfig) -> Any:
     from hydra.core.hydra_config import HydraConfig
 
     from hpt.api import tune
+    from hpt.progress import quiet_console
 
     run_dir = Path(HydraConfig.get().runtime.output_dir)
+    quiet_console()  # -q: Hydra has just set up the console's log handler
     try:
         result = tune(cfg, run_dir)
     except SweepAborted as err:

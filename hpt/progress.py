@@ -11,7 +11,8 @@ redrawn live panel (:mod:`hpt.display`); elsewhere (CI, a log file) these plain 
 is, plus, every ``heartbeat`` seconds while trials run, one line saying what is in flight.
 
 Verbosity (the CLI's ``-q``/``-v``, :func:`configure_console`): ``-1`` only warnings and the final
-summary; ``0`` the lines above; ``1`` also every interval report and stop request.
+summary on the console (:func:`quiet_console`; ``hpt.log`` keeps every line) and no live panel;
+``0`` the lines above; ``1`` also every interval report and stop request.
 """
 
 from __future__ import annotations
@@ -184,44 +185,36 @@ class TrialLines(SweepCallback):
     ) -> None:
         self.metric = metric
         self.param_names = param_names
+        # Room for every sampled dimension with a short value; very wide spaces are cut with "~".
+        names = param_names or []
+        self.params_width = min(90, max(PARAMS_WIDTH, sum(len(n) + 8 for n in names)))
         self.verbosity = verbosity
         self.heartbeat = heartbeat
         self.tracker = tracker or SweepTracker(goal, planned)
         self._owns_tracker = tracker is None
         self._last_line = time.monotonic()
-        self._quieted: list[tuple[logging.Handler, int]] = []
         self._header_due = False
 
     def header(self) -> str:
         return (
-            f"{'ITERATION':>10}  {'PARAMS':<{PARAMS_WIDTH}}  {'DURATION':>9}  "
+            f"{'ITERATION':>10}  {'PARAMS':<{self.params_width}}  {'DURATION':>9}  "
             f"{self.metric[:12]:>12}  {'BEST':>10}"
         )
 
     def on_start(self, state: SweepState, *, resumed: bool) -> None:
         if self._owns_tracker:
             self.tracker.start(state)
-        self._header_due = self.verbosity >= 0
-        if self.verbosity < 0:  # -q: the console keeps only warnings (hpt.log keeps everything)
-            self._quieted = [(h, h.level) for h in console_handlers()]
-            for handler, _ in self._quieted:
-                handler.setLevel(max(handler.level, logging.WARNING))
-
-    def on_end(self, state: SweepState, reason: str | None) -> None:
-        for handler, level in self._quieted:
-            handler.setLevel(level)
-        self._quieted = []
+        self._header_due = True
 
     def on_event(self, record: dict[str, Any], state: SweepState) -> None:
         if self._owns_tracker:
             self.tracker.update(record, state)
         kind = record["event"]
+        if self._header_due and (kind in TRIAL_TERMINAL or self.verbosity >= 1):
+            log.info("%s", self.header())  # with the first line, after the startup messages
+            self._header_due = False
         if kind in TRIAL_TERMINAL:
-            if self._header_due:  # printed with the first line, after the startup messages
-                log.info("%s", self.header())
-                self._header_due = False
-            if self.verbosity >= 0:
-                log.info("%s", self.line(state.trials[record["trial_id"]], record))
+            log.info("%s", self.line(state.trials[record["trial_id"]], record))
             self._last_line = time.monotonic()
         elif self.verbosity >= 1 and kind == JournalEvent.REPORT:
             log.info(
@@ -244,7 +237,7 @@ class TrialLines(SweepCallback):
         self._maybe_heartbeat()
 
     def _maybe_heartbeat(self) -> None:
-        if self.heartbeat is None or self.verbosity < 0 or not self.tracker.running:
+        if self.heartbeat is None or not self.tracker.running:
             return
         if time.monotonic() - self._last_line < self.heartbeat:
             return
@@ -274,10 +267,10 @@ class TrialLines(SweepCallback):
             metric = kind
         best = format_value(self.tracker.best[0]) if self.tracker.best else "-"
         params = format_params(trial.params, self.param_names)
-        if len(params) > PARAMS_WIDTH:
-            params = params[: PARAMS_WIDTH - 1] + "~"
+        if len(params) > self.params_width:
+            params = params[: self.params_width - 1] + "~"
         text = (
-            f"{trial.number:>10}  {params:<{PARAMS_WIDTH}}  {format_duration(duration):>9}  "
+            f"{trial.number:>10}  {params:<{self.params_width}}  {format_duration(duration):>9}  "
             f"{metric:>12}  {best:>10}"
         )
         if kind in (JournalEvent.FAILED, JournalEvent.TIMED_OUT) and trial.error:
@@ -306,6 +299,13 @@ def configure_console(verbosity: int = 0, live: bool | None = None) -> None:
     """Set how later sweeps of this process show progress (see :class:`ConsoleSettings`)."""
     _console.verbosity = verbosity
     _console.live = live
+
+
+def quiet_console() -> None:
+    """``-q``: the console's log handlers keep only warnings from now on; files keep everything."""
+    if _console.verbosity < 0:
+        for handler in console_handlers():
+            handler.setLevel(max(handler.level, logging.WARNING))
 
 
 def console_callbacks(exp: Experiment) -> list[SweepCallback]:

@@ -4,9 +4,11 @@ panel's content (counts, best, the trials in flight with their latest interval).
 from __future__ import annotations
 
 import io
+import logging
 import re
 from pathlib import Path
 
+import pytest
 from rich.console import Console
 
 from hpt.display import LiveDisplay
@@ -65,6 +67,23 @@ def _events() -> list[dict[str, object]]:
         {"seq": 7, "t": t + 4, "event": "report", "trial_id": "0001", "value": 0.61, "fold": 0},
         {"seq": 8, "t": t + 5, "event": "report", "trial_id": "0001", "value": 0.62, "fold": 1},
     ]
+
+
+def test_verbose_lines_show_every_interval(caplog: pytest.LogCaptureFixture) -> None:
+    events = _events()
+    state = SweepState.replay(events[:1])
+    lines = TrialLines("accuracy", "maximize", 3, param_names=["a"], verbosity=1)
+    lines.on_start(state, resumed=False)
+    with caplog.at_level(logging.INFO, logger="hpt"):
+        for event in events[1:]:
+            state.apply(event)
+            lines.on_event(event, state)
+    text = [r.getMessage() for r in caplog.records]
+    assert text[0].split() == ["ITERATION", "PARAMS", "DURATION", "accuracy", "BEST"]
+    assert "  trial 0000 interval 1: accuracy 0.50000" in text
+    assert "  trial 0001 interval 2: accuracy 0.62000" in text
+    (done,) = [t for t in text if t.split()[:2] == ["0", "a=1"]]
+    assert done.split()[2:] == ["0:00:02", "0.50000", "0.50000"]
 
 
 def test_live_panel_shows_counts_best_and_trials_in_flight() -> None:

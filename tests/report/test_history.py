@@ -23,9 +23,13 @@ def rerun(swept: tuple[Path, str], sweep_home: Path) -> tuple[Path, dict[str, ob
     assert best.code == 0, best.stderr
     answer = json.loads(best.stdout)
     before = set(run_dirs(sweep_home))
-    again = run_hpt(answer["overrides"], sweep_home, env={"HPT_TEST_SECRET": SECRET})
+    again = run_hpt(["-q", *answer["overrides"]], sweep_home, env={"HPT_TEST_SECRET": SECRET})
     assert again.code == 0, again.stderr
     (second,) = set(run_dirs(sweep_home)) - before
+    # -q: the console shows only the summary; the run's log keeps the per-trial lines.
+    assert "ITERATION" not in again.stdout and "search space:" not in again.stdout
+    assert again.stdout.startswith("sweep finished: ") and "best accuracy: " in again.stdout
+    assert "ITERATION  PARAMS" in (second / "hpt.log").read_text()
     return second, answer
 
 

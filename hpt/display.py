@@ -9,19 +9,55 @@ are printed above the panel: the console's log handlers write through rich while
 
 from __future__ import annotations
 
+import sys
 import threading
 import time
 from typing import TYPE_CHECKING, Any
 
 from hpt.callbacks import SweepCallback
-from hpt.progress import SweepTracker, console_handlers, format_duration, format_value
+from hpt.progress import (
+    CONSOLE,
+    SweepTracker,
+    TrialLines,
+    console_handlers,
+    format_duration,
+    format_value,
+    sampled_names,
+)
 from hpt.state import SweepState
 
 if TYPE_CHECKING:
     from rich.console import RenderableType
     from rich.live import Live
 
-MAX_ROWS = 12  # trials in flight shown; the rest are counted
+    from hpt.experiment import Experiment
+
+MAX_ROWS = 12
+
+
+def console_callbacks(exp: Experiment) -> list[SweepCallback]:
+    """The console's callbacks for ``exp``: plain lines, plus the live panel on a terminal."""
+    live = CONSOLE.live
+    if live is None:
+        live = sys.stdout.isatty()
+    live = live and CONSOLE.verbosity >= 0
+    # With the live panel, the panel owns the tracker (it updates it under its lock).
+    tracker = SweepTracker(exp.goal, exp.planned_trials()) if live else None
+    lines = TrialLines(
+        exp.metric,
+        exp.goal,
+        exp.planned_trials(),
+        param_names=sampled_names(exp),
+        verbosity=CONSOLE.verbosity,
+        heartbeat=None if live else CONSOLE.heartbeat,
+        tracker=tracker,
+    )
+    if tracker is None:
+        return [lines]
+    return [LiveDisplay(exp.metric, tracker, capacity=exp.capacity), lines]
+
+
+# trials in flight shown; the rest are counted
 
 
 class LiveDisplay(SweepCallback):
@@ -38,7 +74,6 @@ class LiveDisplay(SweepCallback):
 
     # -- callback ----------------------------------------------------------------------------
     def on_start(self, state: SweepState, *, resumed: bool) -> None:
-        import sys
 
         from rich.console import Console
         from rich.live import Live

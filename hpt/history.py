@@ -11,6 +11,7 @@ from __future__ import annotations
 import argparse
 import json
 import math
+import os
 import shlex
 import sys
 from dataclasses import dataclass, field
@@ -158,6 +159,31 @@ def _table(rows: list[list[str]]) -> str:
     )
 
 
+def fail(err: BaseException, code: int = 2) -> int:
+    """The CLI's one-line error (``HPT_DEBUG=1`` raises instead). Mirrors :func:`hpt.cli.fail`,
+    which this module cannot import: hpt.cli -> hpt.api -> hpt.session -> hpt.report -> here."""
+    if os.environ.get("HPT_DEBUG", "") not in ("", "0", "false"):
+        raise err
+    sys.stderr.write(f"hpt: error: {err}\n")
+    return code
+
+
+def config_differences(old: Any, new: Any, prefix: str = "") -> list[str]:
+    """``key: old -> new`` lines between two plain config trees (as :mod:`hpt.api`'s resume)."""
+    if isinstance(old, dict) and isinstance(new, dict):
+        out: list[str] = []
+        for key in sorted(set(old) | set(new), key=str):
+            path = f"{prefix}.{key}" if prefix else str(key)
+            if key not in old:
+                out.append(f"{path}: added {new[key]!r}")
+            elif key not in new:
+                out.append(f"{path}: removed (was {old[key]!r})")
+            else:
+                out.extend(config_differences(old[key], new[key], path))
+        return out
+    return [] if old == new else [f"{prefix}: {old!r} -> {new!r}"]
+
+
 def _run_dir_arg(value: str) -> Path:
     path = Path(value)
     if not (path / JOURNAL_NAME).exists():
@@ -168,7 +194,6 @@ def _run_dir_arg(value: str) -> Path:
 # -- commands ----------------------------------------------------------------------------------
 def cmd_runs(argv: list[str]) -> int:
     """``hpt runs [--root outputs]``: one line per past sweep."""
-    from hpt.cli import fail
 
     parser = argparse.ArgumentParser(prog="hpt runs", description="list past sweeps")
     parser.add_argument("--root", default="outputs", help="where to look (default: outputs)")
@@ -204,7 +229,6 @@ def _replay(run_dir: Path) -> SweepState:
 
 def cmd_show(argv: list[str]) -> int:
     """``hpt show RUN_DIR``: the sweep's plan, counts, best and top trials."""
-    from hpt.cli import fail
     from hpt.results import best_trial
 
     parser = argparse.ArgumentParser(prog="hpt show", description="summarise one sweep")
@@ -306,7 +330,6 @@ def rerun_overrides(run_dir: Path, params: dict[str, Any]) -> list[str]:
 
 def cmd_best(argv: list[str]) -> int:
     """``hpt best RUN_DIR``: the best params, and the command that re-runs exactly them."""
-    from hpt.cli import fail
     from hpt.results import best_trial
 
     parser = argparse.ArgumentParser(prog="hpt best", description="the best configuration")
@@ -353,8 +376,6 @@ def cmd_best(argv: list[str]) -> int:
 
 def cmd_compare(argv: list[str]) -> int:
     """``hpt compare RUN_DIR RUN_DIR``: two sweeps side by side, and how their configs differ."""
-    from hpt.api import config_differences
-    from hpt.cli import fail
     from hpt.results import best_trial
 
     parser = argparse.ArgumentParser(prog="hpt compare", description="compare two sweeps")

@@ -292,44 +292,20 @@ class ConsoleSettings:
     heartbeat: float = 60.0
 
 
-_console = ConsoleSettings()
+CONSOLE = ConsoleSettings()  # what the CLI chose (-q/-v); read by hpt.display.console_callbacks
 
 
 def configure_console(verbosity: int = 0, live: bool | None = None) -> None:
     """Set how later sweeps of this process show progress (see :class:`ConsoleSettings`)."""
-    _console.verbosity = verbosity
-    _console.live = live
+    CONSOLE.verbosity = verbosity
+    CONSOLE.live = live
 
 
 def quiet_console() -> None:
     """``-q``: the console's log handlers keep only warnings from now on; files keep everything."""
-    if _console.verbosity < 0:
+    if CONSOLE.verbosity < 0:
         for handler in console_handlers():
             handler.setLevel(max(handler.level, logging.WARNING))
-
-
-def console_callbacks(exp: Experiment) -> list[SweepCallback]:
-    """The console's callbacks for ``exp``: plain lines, plus the live panel on a terminal."""
-    live = _console.live
-    if live is None:
-        live = sys.stdout.isatty()
-    live = live and _console.verbosity >= 0
-    # With the live panel, the panel owns the tracker (it updates it under its lock).
-    tracker = SweepTracker(exp.goal, exp.planned_trials()) if live else None
-    lines = TrialLines(
-        exp.metric,
-        exp.goal,
-        exp.planned_trials(),
-        param_names=sampled_names(exp),
-        verbosity=_console.verbosity,
-        heartbeat=None if live else _console.heartbeat,
-        tracker=tracker,
-    )
-    if tracker is None:
-        return [lines]
-    from hpt.display import LiveDisplay
-
-    return [LiveDisplay(exp.metric, tracker, capacity=exp.capacity), lines]
 
 
 def sampled_names(exp: Experiment) -> list[str]:

@@ -17,11 +17,11 @@ from typing import Any
 from omegaconf import OmegaConf
 
 from hpt.callbacks import SweepCallback
+from hpt.display import console_callbacks
 from hpt.errors import ConfigError
 from hpt.experiment import Experiment, construct
 from hpt.journal import Journal
 from hpt.launcher import Launcher
-from hpt.progress import console_callbacks
 from hpt.results import ResultFiles, best_trial, cv_results
 from hpt.rundir import OutputDirError, RunDirLock, describe_os_error
 from hpt.state import SweepState

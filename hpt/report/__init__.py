@@ -70,8 +70,8 @@ class ReportWriter(SweepCallback):
 
 def cmd_report(argv: list[str]) -> int:
     """``hpt report RUN_DIR [-o FILE]``: (re)build the report, also while the sweep runs."""
-    from hpt.cli import fail
     from hpt.errors import ConfigError
+    from hpt.history import fail
     from hpt.journal import JOURNAL_NAME
 
     parser = argparse.ArgumentParser(prog="hpt report", description="build report.html")

@@ -50,6 +50,11 @@ COMMANDS: dict[str, tuple[str, str]] = {
         "hpt.remote.cli:cmd_status",
         "where a sweep stands (remote or local): hpt status RUN_DIR",
     ),
+    "report": ("hpt.report:cmd_report", "write RUN_DIR/report.html (also while the sweep runs)"),
+    "runs": ("hpt.history:cmd_runs", "list past sweeps: hpt runs [--root outputs]"),
+    "show": ("hpt.history:cmd_show", "summarise a sweep: hpt show RUN_DIR"),
+    "best": ("hpt.history:cmd_best", "the best params and the overrides that re-run them"),
+    "compare": ("hpt.history:cmd_compare", "two sweeps side by side: hpt compare A B"),
 }
 
 log = logging.getLogger("hpt")
@@ -226,8 +231,10 @@ def _task(cfg: DictConfig) -> Any:
     from hydra.core.hydra_config import HydraConfig
 
     from hpt.api import tune
+    from hpt.progress import quiet_console
 
     run_dir = Path(HydraConfig.get().runtime.output_dir)
+    quiet_console()  # -q: Hydra has just set up the console's log handler
     try:
         result = tune(cfg, run_dir)
     except SweepAborted as err:
@@ -276,8 +283,26 @@ def _run_hydra(argv: list[str]) -> int:
     return 0
 
 
+def _console_flags(argv: list[str]) -> list[str]:
+    """``-q``/``--quiet`` and ``-v``/``--verbose`` set the console's verbosity (Hydra has neither)."""
+    from hpt.progress import configure_console
+
+    verbosity = 0
+    rest = []
+    for arg in argv:
+        if arg in ("-q", "--quiet"):
+            verbosity = -1
+        elif arg in ("-v", "--verbose"):
+            verbosity = 1
+        else:
+            rest.append(arg)
+    configure_console(verbosity)
+    return rest
+
+
 def cmd_run(argv: list[str]) -> int:
     """``hpt [overrides]``: check everything, then hand over to Hydra to run the sweep."""
+    argv = _console_flags(argv)
     try:
         argv = quote_expressions(_use_config_dir(argv))
         args = _parse_hydra_args(argv)

@@ -102,6 +102,16 @@ class TrainerConfig:
 
 
 @dataclass
+class TrackingConfig:
+    """Experiment tracking: ``kind: none`` (default) or ``mlflow`` (see conf/tracking/mlflow.yaml)."""
+
+    kind: str = "none"
+    tracking_uri: str | None = None
+    experiment_name: str | None = None
+    log_model: bool = True
+
+
+@dataclass
 class HptConfig:
     name: str = "default"
     seed: int = 0
@@ -122,6 +132,7 @@ class HptConfig:
         default_factory=lambda: {"_target_": "launchers.local.LocalLauncher"}
     )
     trainer: TrainerConfig = field(default_factory=TrainerConfig)
+    tracking: TrackingConfig = field(default_factory=TrackingConfig)
     refit: bool = True
     experiment: Any = None
 

@@ -157,6 +157,9 @@ class Experiment:
         preflight = getattr(launcher_class, "preflight", None)
         if callable(preflight):
             preflight({k: v for k, v in compute.items() if k != "_target_"})
+        from hpt.tracking import check_tracking
+
+        check_tracking(cfg)
         n_folds = kind.n_folds(cfg)
         limits = Limits(
             max_total_runs=res.max_total_runs,

@@ -17,11 +17,11 @@ from typing import Any
 from omegaconf import OmegaConf
 
 from hpt.callbacks import SweepCallback
+from hpt.display import console_callbacks
 from hpt.errors import ConfigError
 from hpt.experiment import Experiment, construct
 from hpt.journal import Journal
 from hpt.launcher import Launcher
-from hpt.progress import ConsoleProgress
 from hpt.results import ResultFiles, best_trial, cv_results
 from hpt.rundir import OutputDirError, RunDirLock, describe_os_error
 from hpt.state import SweepState
@@ -62,7 +62,10 @@ def build_launcher(exp: Experiment, capacity: int | None = None) -> Launcher:
 
 
 def default_callbacks(exp: Experiment, run_dir: Path) -> list[SweepCallback]:
-    """Result files and the console progress lines."""
+    """Result files, the console's display, the HTML report and tracking (``tracking=...``)."""
+    from hpt.report import ReportWriter
+    from hpt.tracking import tracking_callbacks
+
     n_folds = exp.n_folds
     return [
         ResultFiles(
@@ -73,7 +76,9 @@ def default_callbacks(exp: Experiment, run_dir: Path) -> list[SweepCallback]:
             n_folds=n_folds,
             train_score=bool(n_folds and exp.cfg.cv.return_train_score),
         ),
-        ConsoleProgress(exp.metric, exp.goal, exp.planned_trials()),
+        *console_callbacks(exp),
+        ReportWriter(run_dir),
+        *tracking_callbacks(exp, run_dir),
     ]
 
 
@@ -113,6 +118,7 @@ class Session:
             callbacks=hooks,
         )
         reason: str | None = None
+        results: list[TuneResult] = []
         try:
             for hook in hooks:
                 hook.on_start(self.state, resumed=self.resumed)
@@ -133,8 +139,16 @@ class Session:
                 ) from None
             raise
         finally:
-            self.close(lambda: _end_hooks(hooks, self.state, reason))
-        return self._finish(reason)
+            self.close(lambda: self._end(hooks, reason, results))
+        return results[0]
+
+    def _end(self, hooks: list[SweepCallback], reason: str | None, out: list[TuneResult]) -> None:
+        """Refit (a normal end), then the callbacks' ends: they see model.joblib (MLflow logs it)."""
+        try:
+            if reason is not None:
+                out.append(self._finish(reason))
+        finally:
+            _end_hooks(hooks, self.state, reason)
 
     def close(self, before: Callable[[], object] | None = None) -> None:
         """Stop the workers, run ``before`` (the callbacks' ends), close the journal, unlock."""

@@ -18,6 +18,7 @@ if [ ${#need_apt[@]} -gt 0 ]; then
 fi
 
 bash scripts/setup_remote.sh  # sshd, podman, runc for the SSH + container target's tests
+bash scripts/setup_browser.sh  # chromium + tmux for the report and live-display tests
 
 if [ ! -x .venv/bin/python ]; then
   echo "setup: creating .venv"

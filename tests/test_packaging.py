@@ -93,7 +93,7 @@ def test_installed_hpt_runs_the_default_experiment(installed: Path, tmp_path: Pa
         assert (run_dir / name).is_file(), name
     best = json.loads((run_dir / "best.json").read_text())
     assert best["metric"] == "neg_log_loss" and best["best_score"] < 0
-    assert "best neg_log_loss:" in done.stdout and "[4/4] trial" in done.stdout
+    assert "best neg_log_loss:" in done.stdout and "ITERATION  PARAMS" in done.stdout
 
 
 def test_init_then_a_user_experiment_and_validate(installed: Path, tmp_path: Path) -> None:

@@ -27,7 +27,7 @@ from typing import Any, ClassVar
 
 from omegaconf import DictConfig, OmegaConf
 
-from hpt.data._sources import digest
+from hpt.data._digest import digest
 from hpt.errors import ConfigError, HptError
 
 __all__ = ["AzureBlobSource", "BlobRef", "blob_service", "credential_keys", "upload_files"]

@@ -17,7 +17,8 @@ import numpy as np
 import scipy.sparse as sp
 
 from hpt.data._cache import FORMAT_VERSION, build_entry, load_entry, save_arrays
-from hpt.data._sources import SKLEARN_DATASETS, data_home, digest, source_for, source_name
+from hpt.data._digest import digest
+from hpt.data._sources import SKLEARN_DATASETS, data_home, source_for, source_name
 from hpt.errors import ConfigError
 
 __all__ = ["KINDS", "SKLEARN_DATASETS", "Dataset", "check_dataset", "data_home", "load_dataset"]

@@ -17,12 +17,11 @@ where the files came from, so a new source (Azure Blob, an HTTP mirror) is one c
 
 from __future__ import annotations
 
-import hashlib
-import json
 import os
 from pathlib import Path
 from typing import Any, ClassVar, Protocol
 
+from hpt.data._digest import digest
 from hpt.errors import ConfigError
 
 __all__ = [
@@ -46,12 +45,6 @@ REAL_DEVICES = 186_716
 def data_home() -> Path:
     """Where fetched and generated data is cached: ``$HPT_DATA_DIR`` or ``~/.cache/hpt``."""
     return Path(os.environ.get("HPT_DATA_DIR") or Path.home() / ".cache" / "hpt")
-
-
-def digest(*parts: object) -> str:
-    """A short stable hash of JSON-able parts (for cache keys and fingerprints)."""
-    text = json.dumps(parts, sort_keys=True, default=str)
-    return hashlib.sha256(text.encode()).hexdigest()[:16]
 
 
 class DataSource(Protocol):

@@ -19,19 +19,18 @@ from __future__ import annotations
 
 import importlib.util
 import logging
-import math
 import warnings
 from collections.abc import Sequence
-from dataclasses import dataclass
 from typing import Any, ClassVar
 
 import numpy as np
 
 from hpt.errors import ConfigError
 from hpt.samplers._base import Sampler
+from hpt.samplers._observations import Observation, observation
 from hpt.samplers._optuna_space import OptunaSpace
 from hpt.space import SearchSpace
-from hpt.trial import TrialRecord, TrialStatus
+from hpt.trial import TrialRecord
 
 log = logging.getLogger("hpt")
 
@@ -59,16 +58,6 @@ def _import_optuna() -> Any:
 def _torch_available() -> bool:
     # find_spec, not import: importing PyTorch takes seconds, and only the GP needs it.
     return importlib.util.find_spec("torch") is not None
-
-
-@dataclass(frozen=True)
-class Observation:
-    """What the model learns from one trial: internal params and the outcome."""
-
-    params: dict[str, Any]
-    value: float | None  # final value; None for a trial still in flight
-    intermediate: tuple[float, ...] = ()  # interval values of a trial stopped early
-    stopped_early: bool = False
 
 
 def _seed_for(seed: int, number: int, attempt: int) -> int:
@@ -286,17 +275,3 @@ class BayesianSampler(Sampler):
                     return params
             return None
         return self.space.sample(rng)
-
-
-def observation(record: TrialRecord, internal: dict[str, Any]) -> Observation | None:
-    """The model's view of one trial, or ``None`` when it teaches nothing (failed, no value)."""
-    values = tuple(v for v in record.values if math.isfinite(v))
-    if not record.status.is_finished():
-        return Observation(internal, None)
-    if record.status is TrialStatus.COMPLETED or record.status is TrialStatus.FAILED:
-        if record.value is not None and math.isfinite(record.value):
-            return Observation(internal, float(record.value))
-        return None
-    if values:  # terminated, timed out or cancelled after reporting intervals
-        return Observation(internal, None, values, stopped_early=True)
-    return None

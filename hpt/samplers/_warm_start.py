@@ -14,15 +14,12 @@ import logging
 from collections import Counter
 from collections.abc import Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 from hpt.errors import ConfigError
 from hpt.journal import JOURNAL_NAME, read_journal
+from hpt.samplers._observations import Observation, observation
 from hpt.samplers._optuna_space import OptunaSpace
 from hpt.state import SweepState
-
-if TYPE_CHECKING:
-    from hpt.samplers._bayesian import Observation
 
 log = logging.getLogger("hpt")
 KEY = "sampler.warm_start_from"
@@ -30,8 +27,6 @@ KEY = "sampler.warm_start_from"
 
 def load_warm_start(run_dirs: Sequence[str], space: OptunaSpace, goal: str) -> list[Observation]:
     """Observations from every run dir, in order (run dirs as given, trials by number)."""
-    from hpt.samplers._bayesian import observation
-
     if isinstance(run_dirs, str):
         run_dirs = [run_dirs]
     observations: list[Observation] = []

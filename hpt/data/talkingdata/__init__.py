@@ -11,6 +11,7 @@ The seed scenario tunes XGBoost on this data; the real files cannot be downloade
 (120, True, True)
 """
 
+from hpt.data.talkingdata._at_scale import generate_scale
 from hpt.data.talkingdata._features import (
     FEATURE_SETS,
     FRACTION_SETS,
@@ -20,7 +21,7 @@ from hpt.data.talkingdata._features import (
 )
 from hpt.data.talkingdata._generate import MARKER, generate
 from hpt.data.talkingdata._io import COLUMNS, FILES, TABLES, AppEventChunks, find_files, load_raw
-from hpt.data.talkingdata._scale import REAL_ROWS, generate_scale
+from hpt.data.talkingdata._scale import REAL_ROWS
 from hpt.data.talkingdata._world import GROUPS
 
 __all__ = [

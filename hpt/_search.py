@@ -89,6 +89,8 @@ class SearchTrainer(ShipsUserCode, Trainer):
     sent pickled in a last fold event's ``exception`` so the driver raises it as is.
     """
 
+    _data_fields = ("X", "y", "splits")
+
     def __init__(
         self,
         estimator: Any,

@@ -112,19 +112,26 @@ def dumps_with_user_code(obj: Any) -> bytes:
             cloudpickle.unregister_pickle_by_value(module)
 
 
-def _rebuild(data: bytes) -> Any:
-    cls, state = pickle.loads(data)
+def _rebuild(code: bytes, data: dict[str, Any]) -> Any:
+    cls, state = pickle.loads(code)
     obj = cls.__new__(cls)
     obj.__dict__.update(state)
+    obj.__dict__.update(data)
     return obj
 
 
 class ShipsUserCode:
-    """Mixin for trainers: pickling sends the instance's state with the user's code by value.
+    """Mixin for trainers: pickling sends the instance with the user's code by value.
 
-    The class and the ``__dict__`` -- estimator, scorers, data -- go through
-    :func:`dumps_with_user_code` (a subclass defined in a script or test module travels too).
+    The class and every attribute except those named in ``_data_fields`` -- the estimator,
+    scorers, fit parameters -- go through :func:`dumps_with_user_code` (a subclass defined in a
+    script or test module travels too). The ``_data_fields`` (the training data) stay with the
+    outer pickler, so a launcher that pickles with out-of-band buffers still gets them.
     """
 
-    def __reduce__(self) -> tuple[Any, tuple[bytes]]:
-        return _rebuild, (dumps_with_user_code((type(self), self.__dict__)),)
+    _data_fields: tuple[str, ...] = ()
+
+    def __reduce__(self) -> tuple[Any, tuple[bytes, dict[str, Any]]]:
+        state = dict(self.__dict__)
+        data = {name: state.pop(name) for name in self._data_fields if name in state}
+        return _rebuild, (dumps_with_user_code((type(self), state)), data)

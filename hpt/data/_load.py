@@ -26,6 +26,9 @@ class Dataset:
     feature_names: list[str]
     description: str
     fingerprint: str
+    # dataset.weight / dataset.groups columns (file datasets), one value per row.
+    sample_weight: np.ndarray | None = None
+    groups: np.ndarray | None = None
 
     @property
     def shape(self) -> tuple[int, int]:
@@ -83,6 +86,9 @@ def check_dataset(cfg: Any, features: Any) -> None:
             "features",
             f"feature sets {sets} apply to the talkingdata dataset only; use features=none",
         )
+    for key in ("weight", "groups", "as_frame"):
+        if kind != "file" and cfg.get(key):
+            raise ConfigError(f"dataset.{key}", "applies to file datasets only (dataset=file)")
     if kind == "sklearn":
         if cfg.name not in SKLEARN_DATASETS:
             raise ConfigError(
@@ -101,13 +107,15 @@ def check_dataset(cfg: Any, features: Any) -> None:
     if not cfg.target:
         raise ConfigError("dataset.target", "missing; name the label column, e.g. dataset.target=y")
     columns = _file_columns(path)
-    if str(cfg.target) not in columns:
-        shown = ", ".join(columns[:10]) + (" ..." if len(columns) > 10 else "")
-        raise ConfigError(
-            "dataset.target",
-            f"column {cfg.target!r} is not in {path.name} (columns: {shown}); "
-            "set dataset.target to one of them",
-        )
+    for key in ("target", "weight", "groups"):
+        name = cfg.get(key)
+        if name is not None and str(name) not in columns:
+            shown = ", ".join(columns[:10]) + (" ..." if len(columns) > 10 else "")
+            raise ConfigError(
+                f"dataset.{key}",
+                f"column {name!r} is not in {path.name} (columns: {shown}); "
+                f"set dataset.{key} to one of them",
+            )
 
 
 def _is_parquet(path: Path) -> bool:
@@ -129,15 +137,26 @@ def _file_columns(path: Path) -> list[str]:
         ) from None
 
 
-def _fingerprint(X: Any, y: np.ndarray) -> str:
+def _fingerprint(X: Any, y: np.ndarray, *side: np.ndarray) -> str:
     digest = hashlib.sha256()
-    if sp.issparse(X):
+    if hasattr(X, "iloc"):  # a DataFrame kept as such (dataset.as_frame): any dtypes
+        import pandas as pd
+
+        digest.update(repr(list(X.columns)).encode())
+        digest.update(np.ascontiguousarray(pd.util.hash_pandas_object(X, index=False)).tobytes())
+    elif sp.issparse(X):
         csr = sp.csr_matrix(X)
         for part in (csr.data, csr.indices, csr.indptr):
             digest.update(np.ascontiguousarray(part).tobytes())
     else:
         digest.update(np.ascontiguousarray(np.asarray(X, dtype=float)).tobytes())
     digest.update(np.ascontiguousarray(y).tobytes())
+    for values in side:  # weights and groups change results too
+        array = np.asarray(values)
+        numeric = array.dtype.kind in "biuf"
+        digest.update(
+            np.ascontiguousarray(array).tobytes() if numeric else repr(array.tolist()).encode()
+        )
     digest.update(repr(X.shape).encode())
     return digest.hexdigest()[:16]
 
@@ -146,6 +165,7 @@ def load_dataset(cfg: Any, features: Any) -> Dataset:
     """Load (generating the TalkingData sample if needed) and build the feature matrix."""
     check_dataset(cfg, features)
     kind = str(cfg.kind)
+    side_values: dict[str, np.ndarray] = {}  # dataset.weight / dataset.groups of a file
     if kind == "talkingdata":
         from hpt.data import talkingdata
 
@@ -177,19 +197,21 @@ def load_dataset(cfg: Any, features: Any) -> Dataset:
         frame = pd.read_parquet(path) if _is_parquet(path) else pd.read_csv(path)
         target = str(cfg.target)
         y = frame[target].to_numpy()
-        features_frame = frame.drop(columns=[target])
+        side = {k: str(cfg[k]) for k in ("weight", "groups") if cfg.get(k)}
+        side_values = {k: frame[c].to_numpy() for k, c in side.items()}
+        features_frame = frame.drop(columns=[target, *side.values()])
         non_numeric = [
             str(c)
             for c in features_frame.columns
             if not pd.api.types.is_numeric_dtype(features_frame[c])
         ]
-        if non_numeric:
+        if non_numeric and not cfg.get("as_frame"):
             raise ConfigError(
                 "dataset.path",
-                f"{path.name}: non-numeric feature column(s) {non_numeric[:5]}; encode them first "
-                "or drop them",
+                f"{path.name}: non-numeric feature column(s) {non_numeric[:5]}; encode them first, "
+                "drop them, or set dataset.as_frame=true for a model that takes a DataFrame",
             )
-        X = features_frame.to_numpy(dtype=float)
+        X = features_frame if cfg.get("as_frame") else features_frame.to_numpy(dtype=float)
         names = [str(c) for c in features_frame.columns]
         if y.dtype.kind not in "iub":
             from sklearn.preprocessing import LabelEncoder
@@ -202,6 +224,17 @@ def load_dataset(cfg: Any, features: Any) -> Dataset:
                 X.shape[0], int(cfg.sample_rows), replace=False
             )
         )
-        X, y = X[rows], y[rows]
+        X, y = (X.iloc[rows] if hasattr(X, "iloc") else X[rows]), y[rows]
+        side_values = {k: v[rows] for k, v in side_values.items()}
     y = np.asarray(y)
-    return Dataset(X, y, list(names), description, _fingerprint(X, y))
+    extra = side_values
+    weight = extra.get("weight")
+    return Dataset(
+        X,
+        y,
+        list(names),
+        description,
+        _fingerprint(X, y, *extra.values()),
+        sample_weight=None if weight is None else np.asarray(weight, dtype=float),
+        groups=extra.get("groups"),
+    )

@@ -322,7 +322,11 @@ class BoostingRoundTrainer(CrossValidationTrainer):
                 X,
                 y,
                 _xgboost_callback(reporter.on_round, reporter.on_end),
-                fit_kwargs={"eval_set": [(fit.X_test, fit.y_test)], "verbose": False},
+                fit_kwargs={
+                    "eval_set": [(fit.X_test, fit.y_test)],
+                    "verbose": False,
+                    **fit.fit_params,
+                },
                 overrides={"eval_metric": name},
             )
         else:
@@ -340,5 +344,6 @@ class BoostingRoundTrainer(CrossValidationTrainer):
                 **_lightgbm_eval_args(estimator, fit.X_test, fit.y_test),
                 eval_metric=name,
                 callbacks=[_lightgbm_callback(reporter.on_round)],
+                **fit.fit_params,
             )
             reporter.on_end()

@@ -76,7 +76,8 @@ def make_folds(
 
     classifier = is_classifier(estimator)
     splitter = check_cv(make_splitter(cv, classifier, groups), y, classifier=classifier)
+    split_groups = groups if str(cv.kind) in ("group", "stratified_group") else None
     try:
-        return list(splitter.split(X, y, groups))
+        return list(splitter.split(X, y, split_groups))
     except ValueError as err:  # e.g. fewer groups than folds: the user's data and config
         raise ConfigError("cv", f"{type(splitter).__name__} cannot split the data: {err}") from None

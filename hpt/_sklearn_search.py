@@ -15,6 +15,7 @@ from __future__ import annotations
 import time
 from collections import defaultdict
 from collections.abc import Mapping, Sequence
+from inspect import signature
 from typing import Any
 
 import numpy as np
@@ -104,6 +105,35 @@ class EngineSearchCV(BaseSearchCV):  # type: ignore[misc]
                 out.append(entry)
         return out
 
+    def _replay_evaluation_hooks(
+        self,
+        callback_ctx: Any,
+        base_estimator: Any,
+        X: Any,
+        y: Any,
+        out: Sequence[Any],
+        splits: Sequence[tuple[np.ndarray, np.ndarray]],
+        fit_params: Mapping[str, Any],
+    ) -> None:
+        """The search's own callback hooks of each (candidate, split) evaluation, on the driver.
+
+        The fits ran on workers, where the user's callback objects are copies; the search's
+        hooks (begin/end of each evaluation, with the fold's rows and sample_weight) are called
+        here once the results are in, in scikit-learn's order. Hooks of callbacks propagated
+        into the fitted estimators stay on the workers.
+        """
+        from sklearn.utils.metaestimators import _safe_split
+
+        for task_id in range(len(out)):
+            train = splits[task_id % len(splits)][0]
+            ctx = callback_ctx.subcontext(task_name="candidate-split-evaluation", task_id=task_id)
+            X_train, y_train = _safe_split(base_estimator, X, y, train)
+            fold_params = _check_method_params(X, params=fit_params, indices=train)
+            weight = fold_params.get("sample_weight")
+            metadata = None if weight is None else {"sample_weight": weight}
+            ctx.call_on_fit_task_begin(estimator=self, X=X_train, y=y_train, metadata=metadata)
+            ctx.call_on_fit_task_end(estimator=self, X=X_train, y=y_train, metadata=metadata)
+
     @_fit_context(prefer_skip_nested_validation=False)
     def fit(self, X: Any, y: Any = None, **params: Any) -> Any:
         """Run ``fit`` with every candidate, as scikit-learn's searches do, on the launcher.
@@ -166,6 +196,10 @@ class EngineSearchCV(BaseSearchCV):  # type: ignore[misc]
                     f" totalling {len(candidates) * n_splits} fits"
                 )
             out = self._evaluate(base_estimator, X, y, candidates, splits, fit_and_score, primary)
+            if callback_ctx is not None:
+                self._replay_evaluation_hooks(
+                    callback_ctx, base_estimator, X, y, out, splits, routed_params.estimator.fit
+                )
             if len(out) < 1:
                 raise ValueError(
                     "No fits were performed. Was the CV iterator empty? Were there no candidates?"
@@ -181,7 +215,10 @@ class EngineSearchCV(BaseSearchCV):  # type: ignore[misc]
             results = self._format_results(all_candidates, n_splits, all_out, all_more)
             return results
 
-        self._run_search(evaluate_candidates)
+        if "callback_ctx" in signature(self._run_search).parameters:
+            self._run_search(evaluate_candidates, callback_ctx=root_ctx)
+        else:  # a custom search written before scikit-learn's callbacks
+            self._run_search(evaluate_candidates)
         self.multimetric_ = isinstance(all_out[0]["test_scores"], dict)
         if callable(self.scoring) and self.multimetric_:
             self._check_refit_for_multimetric(all_out[0]["test_scores"])

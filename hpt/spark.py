@@ -30,7 +30,6 @@ from typing import Any, NamedTuple
 import numpy as np
 from sklearn.base import clone
 from sklearn.model_selection import GridSearchCV as _SklearnGridSearchCV
-from sklearn.model_selection import ParameterGrid, ParameterSampler
 from sklearn.model_selection import RandomizedSearchCV as _SklearnRandomizedSearchCV
 
 from hpt._sklearn_search import EngineSearchCV
@@ -81,22 +80,20 @@ class _SparkSearchCV(EngineSearchCV):
         conf = self._spark_context().getConf()
         return apply_thread_limit(estimator, int(conf.get("spark.task.cpus", "1") or 1))
 
-    def fit(self, X: Any, y: Any = None, **params: Any) -> Any:
-        """Evaluate every candidate with cross-validation on Spark, then refit the best one
-        on the driver: scikit-learn's ``fit(X, y=None, **params)`` (``groups``, fit parameters,
-        routed metadata), with spark-sklearn's ``grid_scores_`` for single-metric scoring."""
-        super().fit(X, y, **params)
-        results = self.cv_results_
-        if not self.multimetric_:
-            self.grid_scores_ = [
-                _CVScoreTuple(
-                    params_i,
-                    float(results["mean_test_score"][i]),
-                    np.array([results[f"split{k}_test_score"][i] for k in range(self.n_splits_)]),
-                )
-                for i, params_i in enumerate(results["params"])
-            ]
-        return self
+    def __getattr__(self, name: str) -> Any:
+        # spark-sklearn's grid_scores_, made from cv_results_ on demand (single-metric scoring);
+        # computed rather than stored, so the fitted attributes are exactly scikit-learn's.
+        results = self.__dict__.get("cv_results_")
+        if name != "grid_scores_" or results is None or self.__dict__.get("multimetric_"):
+            raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
+        return [
+            _CVScoreTuple(
+                params,
+                float(results["mean_test_score"][i]),
+                np.array([results[f"split{k}_test_score"][i] for k in range(self.n_splits_)]),
+            )
+            for i, params in enumerate(results["params"])
+        ]
 
 
 class GridSearchCV(_SparkSearchCV):
@@ -139,8 +136,8 @@ class GridSearchCV(_SparkSearchCV):
         self.sc = sc
         self.param_grid = param_grid
 
-    def _run_search(self, evaluate_candidates: Any, **kwargs: Any) -> None:
-        evaluate_candidates(ParameterGrid(self.param_grid))
+    def _run_search(self, evaluate_candidates: Any, *, callback_ctx: Any = None) -> None:
+        _SklearnGridSearchCV._run_search(self, evaluate_candidates, callback_ctx=callback_ctx)
 
 
 class RandomizedSearchCV(_SparkSearchCV):
@@ -186,7 +183,5 @@ class RandomizedSearchCV(_SparkSearchCV):
         self.n_iter = n_iter
         self.random_state = random_state
 
-    def _run_search(self, evaluate_candidates: Any, **kwargs: Any) -> None:
-        evaluate_candidates(
-            ParameterSampler(self.param_distributions, self.n_iter, random_state=self.random_state)
-        )
+    def _run_search(self, evaluate_candidates: Any, *, callback_ctx: Any = None) -> None:
+        _SklearnRandomizedSearchCV._run_search(self, evaluate_candidates, callback_ctx=callback_ctx)

@@ -21,7 +21,6 @@ from hpt.errors import ConfigError
 from hpt.experiment import Experiment
 from hpt.trainers._splits import make_folds
 from tests.cli_helpers import run_dirs, run_hpt
-from tests.sklearn_api._models import frame_pipeline
 
 METRICS = ["neg_log_loss", "accuracy", "roc_auc"]
 GRID = {"C": [0.1, 1.0]}
@@ -169,7 +168,17 @@ def test_predefined_folds_come_from_the_groups_column() -> None:
     assert [list(test) for _, test in folds] == [[0, 3, 7], [1, 4, 5]]
 
 
-def test_a_dataframe_with_text_columns_reaches_a_column_transformer(tmp_path: Path) -> None:
+def test_a_dataframe_with_text_columns_reaches_a_column_transformer(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A CSV kept as a DataFrame, into a pipeline with the user's own transformer class from a
+    module only the driver can import (the local workers get it by value)."""
+    import importlib
+    import shutil
+
+    shutil.copy(Path(__file__).with_name("_models.py"), tmp_path / "user_models_frame.py")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    user_models = importlib.import_module("user_models_frame")
     rng = np.random.default_rng(2)
     n = 90
     frame = pd.DataFrame(
@@ -189,7 +198,7 @@ def test_a_dataframe_with_text_columns_reaches_a_column_transformer(tmp_path: Pa
             "as_frame": True,
         },
         "features": {"sets": None},
-        "model": {"_target_": "tests.sklearn_api._models.frame_pipeline"},
+        "model": {"_target_": "user_models_frame.frame_pipeline"},
         "search_space": {"model__C": [0.1, 10.0]},
         "metric": {"primary_metric": "accuracy", "also": ["f1"]},
         "cv": {"n_splits": 3},
@@ -199,7 +208,11 @@ def test_a_dataframe_with_text_columns_reaches_a_column_transformer(tmp_path: Pa
     result = hpt.tune(cfg, run_dir=tmp_path / "run")
     X = frame.drop(columns=["y"])
     expected = GridSearchCV(
-        frame_pipeline(), {"model__C": [0.1, 10.0]}, scoring=["accuracy", "f1"], refit=False, cv=3
+        user_models.frame_pipeline(),
+        {"model__C": [0.1, 10.0]},
+        scoring=["accuracy", "f1"],
+        refit=False,
+        cv=3,
     ).fit(X, frame["y"])
     for key in ("mean_test_accuracy", "mean_test_f1", "split2_test_f1"):
         np.testing.assert_allclose(result.cv_results_[key], expected.cv_results_[key], atol=1e-9)

@@ -369,3 +369,24 @@ def test_the_users_own_classes_reach_the_executors(
         ours = GridSearchCV(spark_local_context, cls(max_iter=300), grid, cv=3).fit(X, y)
         expected = SklearnGridSearchCV(cls(max_iter=300), grid, cv=3).fit(X, y)
         assert_same_cv_results(ours.cv_results_, expected.cv_results_)
+
+
+def test_tune_multimetric_weighted_grouped_on_spark(
+    spark_local_context: Any, tmp_path: Path
+) -> None:
+    """The ``cv`` trainer's metric.also / dataset.weight / cv.kind=group on compute=spark."""
+    from sklearn.model_selection import GroupKFold
+
+    import hpt
+    from tests.sklearn_api.test_cv_options import (
+        assert_same_scores,
+        cv_config,
+        sklearn_multimetric,
+        weighted_grouped_table,
+    )
+    from tests.spark.conftest import spark_compute
+
+    table, arrays = weighted_grouped_table(tmp_path)
+    cfg = cv_config(table) | {"compute": spark_compute(str(spark_local_context.master))}
+    result = hpt.tune(cfg, run_dir=tmp_path / "run")
+    assert_same_scores(result.cv_results_, sklearn_multimetric(arrays, GroupKFold(3)))

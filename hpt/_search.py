@@ -73,8 +73,17 @@ def _as_scores(scores: Any) -> dict[str, float] | None:
     return {str(k): float(v) for k, v in scores.items()} if isinstance(scores, Mapping) else None
 
 
-def _warning_records(caught: Sequence[warnings.WarningMessage]) -> list[list[str]]:
-    return [[f"{w.category.__module__}:{w.category.__qualname__}", str(w.message)] for w in caught]
+def _warning_records(caught: Sequence[warnings.WarningMessage]) -> list[list[Any]]:
+    """[category, message, filename, lineno] of each warning a fit raised on the worker."""
+    return [
+        [
+            f"{w.category.__module__}:{w.category.__qualname__}",
+            str(w.message),
+            str(w.filename),
+            int(w.lineno),
+        ]
+        for w in caught
+    ]
 
 
 class SearchTrainer(ShipsUserCode, Trainer):
@@ -233,8 +242,12 @@ class FoldRelay(SweepCallback):
             return
         if record.get("output"):
             self.echo(str(record["output"]))
-        for category, message in record.get("warnings") or ():
-            warnings.warn(message, _category(str(category)), stacklevel=2)
+        for category, message, *where in record.get("warnings") or ():
+            # Raised again where the worker raised it (so filters and pytest.warns apply).
+            filename, lineno = where if len(where) == 2 else ("<worker>", 0)
+            warnings.warn_explicit(
+                str(message), _category(str(category)), str(filename), int(lineno)
+            )
         if record.get("exception") and self.exception is None:
             self.exception = unpickle_exception(str(record["exception"]))
 

@@ -11,12 +11,16 @@ Change one import line and keep the rest of the script::
     model = clf_cv.fit(X_train, y_train)
 
 The searches are scikit-learn estimators (``get_params``, ``clone``, ``predict``, ``score``, ...)
-with scikit-learn's results: ``cv_results_``, ``best_params_``, ``best_score_``,
-``best_estimator_``, ``best_index_``, ``scorer_``, ``n_splits_``, ``refit_time_``, and
-spark-sklearn's ``grid_scores_``. Candidates, folds (``check_cv(cv, y, classifier=...)``), scores
-and ranks are exactly scikit-learn's. Each candidate is one trial on
-:class:`launchers.spark.SparkLauncher` -- the engine of ``compute=spark`` -- with the data broadcast
-once; a lost executor is retried, a candidate's own error is reported like scikit-learn does.
+whose ``fit`` is scikit-learn's own (:class:`hpt._sklearn_search.EngineSearchCV`): every
+``scoring`` form (multi-metric included) with ``refit`` by name or callable, fit parameters and
+routed metadata (``fit(X, y, groups=g, sample_weight=w)``), X in the type given (DataFrame, list,
+sparse), ``y=None`` for unsupervised models, scikit-learn's warnings and ``verbose`` lines. The
+results are scikit-learn's -- ``cv_results_``, ``best_params_``, ``best_score_``,
+``best_estimator_``, ``best_index_``, ``multimetric_``, ``scorer_``, ``n_splits_``,
+``refit_time_`` -- plus spark-sklearn's ``grid_scores_``. Each candidate is one trial on
+:class:`launchers.spark.SparkLauncher` (the engine of ``compute=spark``) with the data, fit
+parameters and the user's own code (by value) broadcast once; a lost executor is retried.
+See docs/sklearn_api.md.
 
 ``n_jobs`` caps how many candidates run at once (default: every task slot of ``sc``);
 ``pre_dispatch`` is accepted and ignored. The best estimator is refit on the driver.
@@ -85,7 +89,8 @@ class _SparkSearchCV(EngineSearchCV):
         # computed rather than stored, so the fitted attributes are exactly scikit-learn's.
         results = self.__dict__.get("cv_results_")
         if name != "grid_scores_" or results is None or self.__dict__.get("multimetric_"):
-            raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
+            # Look it up again to raise the original error (e.g. available_if's, with its cause).
+            return object.__getattribute__(self, name)
         return [
             _CVScoreTuple(
                 params,

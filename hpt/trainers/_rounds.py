@@ -240,6 +240,7 @@ class BoostingRoundTrainer(CrossValidationTrainer):
         report_every: int = 10,
         error_score: float | str = np.nan,
         return_train_score: bool = False,
+        sample_weight: np.ndarray | None = None,
     ) -> None:
         self.validate(estimator, scoring, report_every=report_every)
         super().__init__(
@@ -250,6 +251,7 @@ class BoostingRoundTrainer(CrossValidationTrainer):
             scoring,
             error_score=error_score,
             return_train_score=return_train_score,
+            sample_weight=sample_weight,
         )
         self.report_every = int(report_every)
 

@@ -41,6 +41,11 @@ class DatasetConfig:
     cache_features: bool = True  # keep computed feature matrices under $HPT_DATA_DIR
     dtype: str = "float64"  # float32: half the memory; exact for XGBoost (it trains on float32)
     # Azure Blob. Secrets must come from ${oc.env:...}; see hpt.secrets.
+    # Columns of a file dataset that are not features: per-row fit/score weights, CV groups.
+    weight: str | None = None
+    groups: str | None = None
+    # Keep a file dataset's features as a DataFrame (names, dtypes, text columns) for the model.
+    as_frame: bool = False
     container: str | None = None
     blobs: list[str] | None = None
     prefix: str | None = None
@@ -65,12 +70,18 @@ class MetricConfig:
 
     primary_metric: str = "neg_log_loss"
     goal: str = "maximize"
+    # More scikit-learn scorers computed on the same fits (reported, never ranked or refit on).
+    also: list[str] = field(default_factory=list)
 
 
 @dataclass
 class CVConfig:
-    """K-fold cross-validation as scikit-learn makes it (stratified for classifiers)."""
+    """Cross-validation as scikit-learn makes it. ``kind``: ``auto`` (stratified for
+    classifiers, else K-fold), ``kfold``, ``stratified``, ``group`` / ``stratified_group``
+    (by ``dataset.groups``), ``time_series``, ``predefined`` (``dataset.groups`` holds each
+    row's test fold, -1 for always-train)."""
 
+    kind: str = "auto"
     n_splits: int = 5
     shuffle: bool = False
     seed: int = 0

@@ -65,10 +65,25 @@ def _is_scored(trial: TrialState, n_folds: int) -> bool:
     return trial.status in _SCORED and len(trial.folds) == n_folds
 
 
+def metric_names(state: SweepState) -> list[str]:
+    """The metrics of a multi-metric sweep (``metric.also``), primary first; ``[]`` when the
+    folds carry the primary metric only. Read from the folds: the journal is the truth."""
+    for trial in state.ordered():
+        for fold in trial.folds.values():
+            if fold.test_scores:
+                return list(fold.test_scores)
+    return []
+
+
 def cv_results(
     state: SweepState, param_names: Sequence[str], n_folds: int, *, train_score: bool = False
 ) -> dict[str, Any]:
     """``cv_results_`` as scikit-learn lays it out, over finished trials in trial-number order.
+
+    ``*_test_score`` columns hold the primary metric. When the folds carry several metrics
+    (``metric.also``), scikit-learn's multi-metric columns follow for each of them, the primary
+    one included: ``split<k>_test_<name>``, ``mean_test_<name>``, ``std_test_<name>``,
+    ``rank_test_<name>`` (and ``*_train_<name>`` with train scores).
 
     Trials stopped early (terminated, timed out, cancelled) keep the folds they finished; their
     missing splits and their mean are NaN, so they rank last.
@@ -124,6 +139,25 @@ def cv_results(
         train_stds[~scored] = np.nan
         results["mean_train_score"] = train_means
         results["std_train_score"] = train_stds
+    for name in metric_names(state):
+        for part, wanted in (("test", True), ("train", train_score)):
+            if not wanted:
+                continue
+            values = np.full((n, n_folds), np.nan)
+            for i, trial in enumerate(trials):
+                for k, fold in trial.folds.items():
+                    named = fold.test_scores if part == "test" else fold.train_scores
+                    if named and name in named:
+                        values[i, k] = named[name]
+            for k in range(n_folds):
+                results[f"split{k}_{part}_{name}"] = values[:, k]
+            named_means, named_stds = mean_std(values, scored)
+            named_means[~scored] = np.nan
+            named_stds[~scored] = np.nan
+            results[f"mean_{part}_{name}"] = named_means
+            results[f"std_{part}_{name}"] = named_stds
+            if part == "test":
+                results[f"rank_test_{name}"] = _rank(named_means)
     results["trial_id"] = [t.trial_id for t in trials]
     results["status"] = [t.status.value for t in trials]
     return results
@@ -195,12 +229,27 @@ def metrics_csv(state: SweepState) -> str:
     return table_csv(columns)
 
 
+def _mean_scores(trial: TrialState, names: Sequence[str]) -> dict[str, float]:
+    """Every metric's mean over the folds of ``trial`` (multi-metric sweeps)."""
+    out: dict[str, float] = {}
+    for name in names:
+        values = [f.test_scores[name] for f in trial.folds.values() if f.test_scores]
+        out[name] = float(np.average(values)) if values else math.nan
+    return out
+
+
 def best_json(state: SweepState, metric: str, goal: str) -> dict[str, Any]:
     best = best_trial(state, goal)
     counts = {s.value: state.count(s) for s in TrialStatus if state.count(s)}
+    names = metric_names(state)
+    extra: dict[str, Any] = {}
+    if names:
+        extra["metrics"] = names
+        extra["best_scores"] = None if best is None else _mean_scores(best, names)
     return {
         "metric": metric,
         "goal": goal,
+        **extra,
         "best_score": None if best is None else best.value,
         "best_params": None if best is None else {k: _native(v) for k, v in best.params.items()},
         "trial_id": None if best is None else best.trial_id,

@@ -11,12 +11,16 @@ Change one import line and keep the rest of the script::
     model = clf_cv.fit(X_train, y_train)
 
 The searches are scikit-learn estimators (``get_params``, ``clone``, ``predict``, ``score``, ...)
-with scikit-learn's results: ``cv_results_``, ``best_params_``, ``best_score_``,
-``best_estimator_``, ``best_index_``, ``scorer_``, ``n_splits_``, ``refit_time_``, and
-spark-sklearn's ``grid_scores_``. Candidates, folds (``check_cv(cv, y, classifier=...)``), scores
-and ranks are exactly scikit-learn's. Each candidate is one trial on
-:class:`launchers.spark.SparkLauncher` -- the engine of ``compute=spark`` -- with the data broadcast
-once; a lost executor is retried, a candidate's own error is reported like scikit-learn does.
+whose ``fit`` is scikit-learn's own (:class:`hpt._sklearn_search.EngineSearchCV`): every
+``scoring`` form (multi-metric included) with ``refit`` by name or callable, fit parameters and
+routed metadata (``fit(X, y, groups=g, sample_weight=w)``), X in the type given (DataFrame, list,
+sparse), ``y=None`` for unsupervised models, scikit-learn's warnings and ``verbose`` lines. The
+results are scikit-learn's -- ``cv_results_``, ``best_params_``, ``best_score_``,
+``best_estimator_``, ``best_index_``, ``multimetric_``, ``scorer_``, ``n_splits_``,
+``refit_time_`` -- plus spark-sklearn's ``grid_scores_``. Each candidate is one trial on
+:class:`launchers.spark.SparkLauncher` (the engine of ``compute=spark``) with the data, fit
+parameters and the user's own code (by value) broadcast once; a lost executor is retried.
+See docs/sklearn_api.md.
 
 ``n_jobs`` caps how many candidates run at once (default: every task slot of ``sc``);
 ``pre_dispatch`` is accepted and ignored. The best estimator is refit on the driver.
@@ -24,22 +28,15 @@ once; a lost executor is retried, a candidate's own error is reported like sciki
 
 from __future__ import annotations
 
-import time
 from collections.abc import Mapping, Sequence
 from typing import Any, NamedTuple
 
 import numpy as np
-from sklearn.base import clone, is_classifier
-from sklearn.metrics import check_scoring
+from sklearn.base import clone
 from sklearn.model_selection import GridSearchCV as _SklearnGridSearchCV
-from sklearn.model_selection import ParameterGrid, ParameterSampler, check_cv
 from sklearn.model_selection import RandomizedSearchCV as _SklearnRandomizedSearchCV
-from sklearn.model_selection._search import BaseSearchCV
-from sklearn.utils.validation import indexable
 
-from hpt.callbacks import SweepCallback
-from hpt.errors import HptError, TrialError
-from hpt.trial import TrialStatus
+from hpt._sklearn_search import EngineSearchCV
 
 __all__ = ["GridSearchCV", "RandomizedSearchCV"]
 
@@ -58,23 +55,10 @@ class _CVScoreTuple(NamedTuple):
         )
 
 
-class _SparkSearchCV(BaseSearchCV):  # type: ignore[misc]
-    """What the Spark searches share: ``fit`` runs the candidates on hpt's Spark launcher."""
+class _SparkSearchCV(EngineSearchCV):
+    """What the Spark searches share: the fits run on hpt's Spark launcher, on ``sc``."""
 
     sc: Any
-
-    def _run_search(self, evaluate_candidates: Any) -> None:  # pragma: no cover - per subclass
-        raise NotImplementedError
-
-    def _candidates(self) -> list[dict[str, Any]]:
-        collected: list[dict[str, Any]] = []
-
-        def evaluate_candidates(candidates: Any, *args: Any, **kwargs: Any) -> dict[str, Any]:
-            collected.extend(dict(c) for c in candidates)
-            return {}
-
-        self._run_search(evaluate_candidates)
-        return collected
 
     def __sklearn_clone__(self) -> Any:
         # A SparkContext cannot be deep-copied: the clone shares it, everything else is cloned.
@@ -82,158 +66,39 @@ class _SparkSearchCV(BaseSearchCV):  # type: ignore[misc]
         sc = params.pop("sc")
         return type(self)(sc=sc, **{k: clone(v, safe=False) for k, v in params.items()})
 
-    def _capacity(self) -> int | None:
-        n_jobs = self.n_jobs
-        return int(n_jobs) if n_jobs is not None and n_jobs > 0 else None
+    def _spark_context(self) -> Any:
+        return self.sc
 
-    def fit(self, X: Any, y: Any = None, groups: Any = None, **fit_params: Any) -> Any:
-        """Evaluate every candidate with cross-validation on Spark, then refit the best one.
-
-        ``groups`` goes to the CV splitter. Fit parameters (``sample_weight``, ...) are not
-        supported yet and raise ``TypeError``.
-        """
-        from hpt._search import CandidateTrainer, run_candidates
-        from hpt.trainers._cv import apply_thread_limit
+    def _launcher(self) -> Any:
         from launchers.spark import SparkLauncher
 
-        self._validate_params()
-        if fit_params:
-            raise TypeError(
-                f"{type(self).__name__}.fit: fit parameters ({', '.join(sorted(fit_params))}) are "
-                "not supported on Spark; fit without them or use scikit-learn's search"
-            )
-        if not (self.scoring is None or isinstance(self.scoring, str) or callable(self.scoring)):
-            raise NotImplementedError(
-                f"{type(self).__name__}: multi-metric scoring ({self.scoring!r}) is not supported "
-                "on Spark; pass one scorer name or callable"
-            )
-        if y is None:
-            raise ValueError(f"{type(self).__name__}.fit needs y (supervised estimators only)")
-        X, y = indexable(X, y)
-        if isinstance(X, list | tuple):
-            X = np.asarray(X)
-        cv = check_cv(self.cv, y, classifier=is_classifier(self.estimator))
-        folds = list(cv.split(X, y, groups))
-        self.n_splits_ = cv.get_n_splits(X, y, groups)
-        if len(folds) != self.n_splits_:
-            raise ValueError(
-                "cv.split and cv.get_n_splits return inconsistent results. "
-                f"Expected {self.n_splits_} splits, got {len(folds)}"
-            )
-        candidates = self._candidates()
-        if not candidates:
-            raise ValueError("No fits were performed. Were there no candidates?")
-        scorer = check_scoring(self.estimator, scoring=self.scoring)
-        if self.verbose > 0:
-            print(
-                f"Fitting {self.n_splits_} folds for each of {len(candidates)} candidates, "
-                f"totalling {len(candidates) * self.n_splits_} fits"
-            )
-        task_cpus = int(self.sc.getConf().get("spark.task.cpus", "1") or 1)
-        trainer = CandidateTrainer(
-            # One Spark task has spark.task.cpus cores; a library that would use every core of
-            # the executor (XGBoost with n_jobs unset) gets that many threads.
-            apply_thread_limit(clone(self.estimator), task_cpus),
-            X,
-            np.asarray(y),
-            folds,
-            scorer,
-            candidates,
-            error_score=self.error_score,
-            return_train_score=self.return_train_score,
-        )
-        launcher = SparkLauncher(capacity=self._capacity(), spark_context=self.sc)
-        results = run_candidates(
-            trainer,
-            launcher,
-            error_score_raise=isinstance(self.error_score, str),
-            callbacks=[_CandidateProgress(candidates)] if self.verbose > 1 else [],
-        )
-        out = self._fit_outcomes(results, candidates)
-        _warn_or_raise_about_fit_failures(out, self.error_score)
-        results_table = self._format_results(candidates, self.n_splits_, out)
+        n_jobs = self.n_jobs
+        capacity = int(n_jobs) if n_jobs is not None and n_jobs > 0 else None
+        return SparkLauncher(capacity=capacity, spark_context=self._spark_context())
 
-        self.multimetric_ = False
-        self.best_index_ = self._select_best_index(self.refit, "score", results_table)
-        if not callable(self.refit):
-            self.best_score_ = results_table["mean_test_score"][self.best_index_]
-        self.best_params_ = results_table["params"][self.best_index_]
-        if self.refit:
-            self.best_estimator_ = clone(self.estimator).set_params(
-                **clone(self.best_params_, safe=False)
-            )
-            started = time.time()
-            self.best_estimator_.fit(X, y)
-            self.refit_time_ = time.time() - started
-            if hasattr(self.best_estimator_, "feature_names_in_"):
-                self.feature_names_in_ = self.best_estimator_.feature_names_in_
-        self.scorer_ = scorer
-        self.cv_results_ = results_table
-        self.grid_scores_ = [
+    def _prepare_estimator(self, estimator: Any) -> Any:
+        from hpt.trainers._cv import apply_thread_limit
+
+        # One Spark task has spark.task.cpus cores; a library that would use every core of the
+        # executor (XGBoost with n_jobs unset) gets that many threads.
+        conf = self._spark_context().getConf()
+        return apply_thread_limit(estimator, int(conf.get("spark.task.cpus", "1") or 1))
+
+    def __getattr__(self, name: str) -> Any:
+        # spark-sklearn's grid_scores_, made from cv_results_ on demand (single-metric scoring);
+        # computed rather than stored, so the fitted attributes are exactly scikit-learn's.
+        results = self.__dict__.get("cv_results_")
+        if name != "grid_scores_" or results is None or self.__dict__.get("multimetric_"):
+            # Look it up again to raise the original error (e.g. available_if's, with its cause).
+            return object.__getattribute__(self, name)
+        return [
             _CVScoreTuple(
                 params,
-                float(results_table["mean_test_score"][i]),
-                np.array([results_table[f"split{k}_test_score"][i] for k in range(self.n_splits_)]),
+                float(results["mean_test_score"][i]),
+                np.array([results[f"split{k}_test_score"][i] for k in range(self.n_splits_)]),
             )
-            for i, params in enumerate(candidates)
+            for i, params in enumerate(results["params"])
         ]
-        return self
-
-    def _fit_outcomes(self, results: Any, candidates: Sequence[Mapping[str, Any]]) -> list[Any]:
-        """One scikit-learn ``_fit_and_score`` result per (candidate, fold), candidate-major."""
-        state = results.state
-        trials = state.ordered()
-        if results.aborted is not None:
-            failed = next((t for t in trials if t.status is TrialStatus.FAILED), None)
-            if failed is not None:
-                raise TrialError(
-                    f"fitting candidate {candidates[failed.number]} failed (error_score='raise'): "
-                    f"{failed.error}\n\nTraceback on the executor:\n{failed.traceback or ''}",
-                    failed.traceback or "",
-                )
-            raise HptError(results.aborted)
-        out: list[dict[str, Any]] = []
-        for trial in trials:
-            complete = len(trial.folds) == self.n_splits_
-            if trial.status not in (TrialStatus.COMPLETED, TrialStatus.FAILED) or not complete:
-                raise HptError(
-                    f"candidate {candidates[trial.number]} could not be evaluated: "
-                    f"{trial.error or trial.status.value}"
-                )
-            errors = results.fit_errors.get(trial.trial_id, {})
-            for k in range(self.n_splits_):
-                fold = trial.folds[k]
-                entry: dict[str, Any] = {
-                    "fit_time": fold.fit_time,
-                    "score_time": fold.score_time,
-                    "test_scores": fold.test_score,
-                    "n_test_samples": 0,
-                    "fit_error": errors.get(k),
-                }
-                if self.return_train_score:
-                    entry["train_scores"] = fold.train_score
-                out.append(entry)
-        return out
-
-
-class _CandidateProgress(SweepCallback):
-    """scikit-learn's ``verbose > 1`` lines: one per evaluated candidate."""
-
-    def __init__(self, candidates: Sequence[Mapping[str, Any]]) -> None:
-        self.candidates = candidates
-
-    def on_event(self, record: dict[str, Any], state: Any) -> None:
-        if record["event"] in ("completed", "failed"):
-            trial = state.trials[record["trial_id"]]
-            score = "nan" if trial.value is None else f"{trial.value:.5f}"
-            print(f"[CV] END {self.candidates[trial.number]}; mean score={score}")
-
-
-def _warn_or_raise_about_fit_failures(out: list[Any], error_score: Any) -> None:
-    """scikit-learn's own check: a ``FitFailedWarning``, or ``ValueError`` if every fit failed."""
-    from sklearn.model_selection._validation import _warn_or_raise_about_fit_failures as check
-
-    check(out, error_score)
 
 
 class GridSearchCV(_SparkSearchCV):
@@ -276,8 +141,8 @@ class GridSearchCV(_SparkSearchCV):
         self.sc = sc
         self.param_grid = param_grid
 
-    def _run_search(self, evaluate_candidates: Any) -> None:
-        evaluate_candidates(ParameterGrid(self.param_grid))
+    def _run_search(self, evaluate_candidates: Any, *, callback_ctx: Any = None) -> None:
+        _SklearnGridSearchCV._run_search(self, evaluate_candidates, callback_ctx=callback_ctx)
 
 
 class RandomizedSearchCV(_SparkSearchCV):
@@ -323,7 +188,5 @@ class RandomizedSearchCV(_SparkSearchCV):
         self.n_iter = n_iter
         self.random_state = random_state
 
-    def _run_search(self, evaluate_candidates: Any) -> None:
-        evaluate_candidates(
-            ParameterSampler(self.param_distributions, self.n_iter, random_state=self.random_state)
-        )
+    def _run_search(self, evaluate_candidates: Any, *, callback_ctx: Any = None) -> None:
+        _SklearnRandomizedSearchCV._run_search(self, evaluate_candidates, callback_ctx=callback_ctx)

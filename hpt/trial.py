@@ -30,31 +30,62 @@ def trial_id(number: int) -> str:
 
 @dataclass(frozen=True)
 class FoldResult:
-    """One completed cross-validation fold of a trial."""
+    """One completed cross-validation fold of a trial.
+
+    ``test_score``/``train_score`` are the primary metric's. ``test_scores``/``train_scores``
+    hold every metric of the fold by name (the primary one included) when more than one is
+    computed (``metric.also``, or a multi-metric ``scoring`` of the drop-in). ``error`` is the
+    traceback of a fit that raised (the fold was then scored with ``error_score``);
+    ``n_test_samples`` the size of the held-out part. Fields left at their defaults are not
+    written, so journals of single-metric sweeps keep their shape.
+    """
 
     fold: int
     test_score: float
     fit_time: float
     score_time: float
     train_score: float | None = None
+    test_scores: Mapping[str, float] | None = None
+    train_scores: Mapping[str, float] | None = None
+    n_test_samples: int | None = None
+    error: str | None = None
 
     def to_json(self) -> dict[str, Any]:
-        return {
+        out: dict[str, Any] = {
             "fold": self.fold,
             "test_score": self.test_score,
             "fit_time": self.fit_time,
             "score_time": self.score_time,
             "train_score": self.train_score,
         }
+        for name in ("test_scores", "train_scores"):
+            value = getattr(self, name)
+            if value is not None:
+                out[name] = dict(value)
+        if self.n_test_samples is not None:
+            out["n_test_samples"] = self.n_test_samples
+        if self.error is not None:
+            out["error"] = self.error
+        return out
 
     @classmethod
     def from_json(cls, data: Mapping[str, Any]) -> FoldResult:
+        def scores(key: str) -> dict[str, float] | None:
+            value = data.get(key)
+            return None if value is None else {str(k): float(v) for k, v in value.items()}
+
         return cls(
             fold=int(data["fold"]),
             test_score=float(data["test_score"]),
             fit_time=float(data["fit_time"]),
             score_time=float(data["score_time"]),
             train_score=None if data.get("train_score") is None else float(data["train_score"]),
+            test_scores=scores("test_scores"),
+            train_scores=scores("train_scores"),
+            n_test_samples=(
+                None if data.get("n_test_samples") is None else int(data["n_test_samples"])
+            ),
+            error=None if data.get("error") is None else str(data["error"]),
         )
 
 

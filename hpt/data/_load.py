@@ -36,6 +36,9 @@ class Dataset:
     feature_names: list[str]
     description: str
     fingerprint: str
+    # dataset.weight / dataset.groups columns (file datasets), one value per row.
+    sample_weight: np.ndarray | None = None
+    groups: np.ndarray | None = None
 
     @property
     def shape(self) -> tuple[int, int]:
@@ -75,6 +78,9 @@ def check_dataset(cfg: Any, features: Any) -> None:
             "features",
             f"feature sets {sets} apply to the talkingdata dataset only; use features=none",
         )
+    for key in ("weight", "groups", "as_frame"):
+        if kind != "file" and cfg.get(key):
+            raise ConfigError(f"dataset.{key}", "applies to file datasets only (dataset=file)")
     name = source_name(cfg)
     if kind == "sklearn" and name != "sklearn":
         raise ConfigError(
@@ -105,19 +111,27 @@ def _check_target(cfg: Any, path: Path) -> None:
     if not cfg.target:
         raise ConfigError("dataset.target", "missing; name the label column, e.g. dataset.target=y")
     columns = table_columns(path)
-    if str(cfg.target) not in columns:
-        shown = ", ".join(columns[:10]) + (" ..." if len(columns) > 10 else "")
-        raise ConfigError(
-            "dataset.target",
-            f"column {cfg.target!r} is not in {path.name} (columns: {shown}); "
-            "set dataset.target to one of them",
-        )
+    for key in ("target", "weight", "groups"):
+        name = cfg.get(key)
+        if name is not None and str(name) not in columns:
+            shown = ", ".join(columns[:10]) + (" ..." if len(columns) > 10 else "")
+            raise ConfigError(
+                f"dataset.{key}",
+                f"column {name!r} is not in {path.name} (columns: {shown}); "
+                f"set dataset.{key} to one of them",
+            )
 
 
-def _fingerprint(X: Any, y: np.ndarray) -> str:
-    """A hash of the matrix's content (what resume compares); computed once, when built."""
+def _fingerprint(X: Any, y: np.ndarray, *side: np.ndarray) -> str:
+    """A hash of the matrix's content (what resume compares); computed once, when built.
+    ``side``: weights and groups, which change results too."""
     digest_ = hashlib.sha256()
-    if sp.issparse(X):
+    if hasattr(X, "iloc"):  # a DataFrame kept as such (dataset.as_frame): any dtypes
+        import pandas as pd
+
+        digest_.update(repr(list(X.columns)).encode())
+        digest_.update(np.ascontiguousarray(pd.util.hash_pandas_object(X, index=False)).tobytes())
+    elif sp.issparse(X):
         csr = sp.csr_matrix(X)
         for part in (csr.data, csr.indices, csr.indptr):
             digest_.update(np.ascontiguousarray(part).tobytes())
@@ -127,19 +141,75 @@ def _fingerprint(X: Any, y: np.ndarray) -> str:
             block = np.asarray(X[start : start + 65_536], dtype=float)
             digest_.update(np.ascontiguousarray(block).tobytes())
     digest_.update(np.ascontiguousarray(y).tobytes())
+    for values in side:
+        array = np.asarray(values)
+        numeric = array.dtype.kind in "biuf"
+        digest_.update(
+            np.ascontiguousarray(array).tobytes() if numeric else repr(array.tolist()).encode()
+        )
     digest_.update(repr(X.shape).encode())
     return digest_.hexdigest()[:16]
 
 
-def _sample(cfg: Any, X: Any, y: np.ndarray) -> tuple[Any, np.ndarray]:
-    if cfg.sample_rows is not None and int(cfg.sample_rows) < X.shape[0]:
-        rows = np.sort(
-            np.random.default_rng(int(cfg.seed)).choice(
-                X.shape[0], int(cfg.sample_rows), replace=False
-            )
+def _sample_rows(cfg: Any, n: int) -> np.ndarray | None:
+    if cfg.sample_rows is not None and int(cfg.sample_rows) < n:
+        return np.sort(
+            np.random.default_rng(int(cfg.seed)).choice(n, int(cfg.sample_rows), replace=False)
         )
-        return X[rows], y[rows]
-    return X, y
+    return None
+
+
+def _sample(cfg: Any, X: Any, y: np.ndarray) -> tuple[Any, np.ndarray]:
+    rows = _sample_rows(cfg, X.shape[0])
+    return (X, y) if rows is None else (X[rows], y[rows])
+
+
+def _load_frame(cfg: Any, path: Path) -> Dataset:
+    """A file dataset with ``weight``/``groups`` columns or kept as a DataFrame (``as_frame``):
+    read whole with pandas (these tables are the user's own, not the seed's gigabytes) and not
+    cached, since the cache stores plain matrices."""
+    import pandas as pd
+
+    from hpt.data._readers import is_parquet
+
+    frame = pd.read_parquet(path) if is_parquet(path) else pd.read_csv(path)
+    target = str(cfg.target)
+    y = frame[target].to_numpy()
+    side = {k: str(cfg[k]) for k in ("weight", "groups") if cfg.get(k)}
+    side_values = {k: frame[c].to_numpy() for k, c in side.items()}
+    features_frame = frame.drop(columns=[target, *side.values()])
+    non_numeric = [
+        str(c)
+        for c in features_frame.columns
+        if not pd.api.types.is_numeric_dtype(features_frame[c])
+    ]
+    if non_numeric and not cfg.get("as_frame"):
+        raise ConfigError(
+            "dataset.path",
+            f"{path.name}: non-numeric feature column(s) {non_numeric[:5]}; encode them first, "
+            "drop them, or set dataset.as_frame=true for a model that takes a DataFrame",
+        )
+    dtype = np.dtype(str(cfg.get("dtype") or "float64"))
+    X: Any = features_frame if cfg.get("as_frame") else features_frame.to_numpy(dtype=dtype)
+    if y.dtype.kind not in "iub":
+        from sklearn.preprocessing import LabelEncoder
+
+        y = LabelEncoder().fit_transform(y)
+    rows = _sample_rows(cfg, X.shape[0])
+    if rows is not None:
+        X, y = (X.iloc[rows] if hasattr(X, "iloc") else X[rows]), y[rows]
+        side_values = {k: v[rows] for k, v in side_values.items()}
+    y = np.asarray(y)
+    weight = side_values.get("weight")
+    return Dataset(
+        X,
+        y,
+        [str(c) for c in features_frame.columns],
+        f"file {path}",
+        _fingerprint(X, y, *side_values.values()),
+        sample_weight=None if weight is None else np.asarray(weight, dtype=float),
+        groups=side_values.get("groups"),
+    )
 
 
 def _read(
@@ -201,6 +271,9 @@ def load_dataset(cfg: Any, features: Any) -> Dataset:
     source = source_for(cfg)
     home = data_home()
     path = source.fetch(cfg, home)
+    if str(cfg.kind) == "file" and any(cfg.get(k) for k in ("weight", "groups", "as_frame")):
+        assert path is not None
+        return _load_frame(cfg, path)
     if not cfg.get("cache_features", True):
         X, y, names, description = _read(cfg, features, path, None)
         X, y = _sample(cfg, X, y)

@@ -108,7 +108,14 @@ def _fit_xgboost(
             setattr(estimator, name, value)
 
 
-def fit_stoppable(estimator: Any, X: Any, y: np.ndarray, should_stop: ShouldStop) -> None:
+def fit_stoppable(
+    estimator: Any,
+    X: Any,
+    y: np.ndarray,
+    should_stop: ShouldStop,
+    *,
+    fit_params: Mapping[str, Any] | None = None,
+) -> None:
     """``estimator.fit(X, y)``, raising :class:`TrialStopped` between boosting rounds once
     ``should_stop()`` is true (XGBoost and LightGBM models; any other model is fitted plainly
     and stops between folds).
@@ -117,14 +124,15 @@ def fit_stoppable(estimator: Any, X: Any, y: np.ndarray, should_stop: ShouldStop
     fitted model is the one a plain ``fit`` gives and the estimator stays clone-safe.
     """
     library = boosting_library(estimator)
+    params = dict(fit_params or {})
     if library is None:
-        estimator.fit(X, y)
+        estimator.fit(X, y, **params)
         return
 
     def on_round(_rounds: int, _log: Any) -> None:
         _check_stop(should_stop)
 
     if library == "xgboost":
-        _fit_xgboost(estimator, X, y, _xgboost_callback(on_round, lambda: None))
+        _fit_xgboost(estimator, X, y, _xgboost_callback(on_round, lambda: None), fit_kwargs=params)
     else:
-        estimator.fit(X, y, callbacks=[_lightgbm_callback(on_round)])
+        estimator.fit(X, y, callbacks=[_lightgbm_callback(on_round)], **params)

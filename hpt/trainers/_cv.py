@@ -3,11 +3,12 @@ from __future__ import annotations
 import time
 import traceback
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
 import numpy as np
 
+from hpt._shipping import ShipsUserCode
 from hpt.events import error_type
 from hpt.trainers._base import Emit, ShouldStop, Trainer, TrialOutcome, TrialStopped
 from hpt.trainers._boosting import fit_stoppable
@@ -15,10 +16,30 @@ from hpt.trial import FoldResult, TrialSpec
 
 
 def _take(X: Any, rows: np.ndarray) -> Any:
-    """Row subset of an array, sparse matrix or DataFrame (what scikit-learn's _safe_split does)."""
-    if hasattr(X, "iloc"):
-        return X.iloc[rows]
-    return X[rows]
+    """Row subset of an array, sparse matrix, DataFrame or list, in its own type (scikit-learn's
+    ``_safe_indexing``, as its searches slice folds)."""
+    from sklearn.utils import _safe_indexing
+
+    return _safe_indexing(X, rows)
+
+
+def build_scorers(primary: str, also: Sequence[str]) -> Any:
+    """The scorer of ``primary`` alone, or scikit-learn's multi-metric scorer of ``primary`` and
+    ``also`` (one prediction per fold shared by the metrics, as ``GridSearchCV`` does)."""
+    from sklearn.metrics import get_scorer
+    from sklearn.metrics._scorer import _MultimetricScorer
+
+    if not also:
+        return get_scorer(primary)
+    names = [primary, *also]
+    return _MultimetricScorer(scorers={n: get_scorer(n) for n in names}, raise_exc=True)
+
+
+def accepts_sample_weight(scorer: Any) -> bool:
+    """Whether ``scorer`` (or any scorer of a multi-metric one) takes ``sample_weight``; as in
+    scikit-learn's searches, the weights then go to scoring too."""
+    accept = getattr(scorer, "_accept_sample_weight", None)
+    return bool(accept()) if accept is not None else False
 
 
 # Estimators from these libraries use every core when n_jobs is unset.
@@ -54,9 +75,10 @@ class FoldFit:
     emit: Emit
     should_stop: ShouldStop
     interval: int
+    fit_params: dict[str, Any] = field(default_factory=dict)  # e.g. the fold's sample_weight
 
 
-class CrossValidationTrainer(Trainer):
+class CrossValidationTrainer(ShipsUserCode, Trainer):
     """K-fold cross-validation of a scikit-learn-API estimator, like ``GridSearchCV`` does it.
 
     For each fold (in order) the estimator is cloned, given the trial's parameters, fitted on the
@@ -66,7 +88,13 @@ class CrossValidationTrainer(Trainer):
     (``spec.done_folds``) are skipped. ``error_score`` follows scikit-learn: ``"raise"`` re-raises
     a failing fit, a number scores the failed fold with it (the trial is then marked failed, with
     the traceback kept, and the sweep goes on).
+
+    ``also`` names more scikit-learn scorers computed on the same fits (``metric.also``); each
+    fold then carries every score by name. ``sample_weight`` (one per row) is sliced per fold
+    and passed to ``fit``, and to scoring where the scorers take it (scikit-learn's rule).
     """
+
+    _data_fields = ("X", "y", "folds", "sample_weight")
 
     def __init__(
         self,
@@ -78,6 +106,8 @@ class CrossValidationTrainer(Trainer):
         *,
         error_score: float | str = np.nan,
         return_train_score: bool = False,
+        also: Sequence[str] = (),
+        sample_weight: np.ndarray | None = None,
     ) -> None:
         self.estimator = estimator
         self.X = X
@@ -86,6 +116,8 @@ class CrossValidationTrainer(Trainer):
         self.scoring = scoring
         self.error_score = error_score
         self.return_train_score = return_train_score
+        self.also = list(also)
+        self.sample_weight = None if sample_weight is None else np.asarray(sample_weight)
 
     #: Whether ``run`` reports the running mean after each fold; False when ``_fit`` reports.
     reports_folds: ClassVar[bool] = True
@@ -100,11 +132,21 @@ class CrossValidationTrainer(Trainer):
         XGBoost/LightGBM models raise :class:`TrialStopped` between boosting rounds once the
         trial is asked to stop, so a stop does not wait for the fold's whole fit.
         """
-        fit_stoppable(estimator, X, y, fit.should_stop)
+        fit_stoppable(estimator, X, y, fit.should_stop, fit_params=fit.fit_params)
+
+    def _score(
+        self, scorer: Any, estimator: Any, X: Any, y: np.ndarray, weight: np.ndarray | None
+    ) -> tuple[float, dict[str, float] | None]:
+        """The primary score, and every score by name when there are several metrics."""
+        kwargs = {} if weight is None else {"sample_weight": weight}
+        value = scorer(estimator, X, y, **kwargs)
+        if isinstance(value, dict):
+            scores = {str(k): float(v) for k, v in value.items()}
+            return scores[self.scoring], scores
+        return float(value), None
 
     def run(self, spec: TrialSpec, emit: Emit, should_stop: ShouldStop) -> TrialOutcome:
         from sklearn.base import clone
-        from sklearn.metrics import check_scoring
 
         done = {f.fold: f for f in spec.done_folds}
         scores: list[float] = [done[k].test_score for k in sorted(done)]
@@ -112,6 +154,9 @@ class CrossValidationTrainer(Trainer):
         failed: list[int] = []
         errors: list[str] = []
         error_types: list[str] = []
+        scorer = build_scorers(self.scoring, self.also)
+        weigh_scores = self.sample_weight is not None and accepts_sample_weight(scorer)
+        names = [self.scoring, *self.also] if self.also else []
         for k, (train, test) in enumerate(self.folds):
             if k in done:
                 continue
@@ -120,18 +165,29 @@ class CrossValidationTrainer(Trainer):
             estimator = clone(self.estimator).set_params(**dict(spec.params))
             X_train, y_train = _take(self.X, train), self.y[train]
             X_test, y_test = _take(self.X, test), self.y[test]
+            w_train = w_test = None
+            if self.sample_weight is not None:
+                w_train, w_test = self.sample_weight[train], self.sample_weight[test]
             fit = FoldFit(spec, k, X_test, y_test, emit, should_stop, interval)
+            if w_train is not None:
+                fit.fit_params["sample_weight"] = w_train
             started = time.perf_counter()
             train_score: float | None = None
+            test_scores: dict[str, float] | None = None
+            train_scores: dict[str, float] | None = None
+            error: str | None = None
             try:
                 self._fit(estimator, X_train, y_train, fit)
                 fit_time = time.perf_counter() - started
-                scorer = check_scoring(estimator, scoring=self.scoring)
                 started = time.perf_counter()
-                test_score = float(scorer(estimator, X_test, y_test))
+                test_score, test_scores = self._score(
+                    scorer, estimator, X_test, y_test, w_test if weigh_scores else None
+                )
                 score_time = time.perf_counter() - started
                 if self.return_train_score:
-                    train_score = float(scorer(estimator, X_train, y_train))
+                    train_score, train_scores = self._score(
+                        scorer, estimator, X_train, y_train, w_train if weigh_scores else None
+                    )
             except TrialStopped:
                 raise
             except Exception as err:
@@ -141,11 +197,27 @@ class CrossValidationTrainer(Trainer):
                 score_time = 0.0
                 test_score = float(self.error_score)
                 train_score = float(self.error_score) if self.return_train_score else None
+                if names:
+                    test_scores = dict.fromkeys(names, test_score)
+                    train_scores = (
+                        dict.fromkeys(names, test_score) if train_score is not None else None
+                    )
                 failed.append(k)
-                errors.append(traceback.format_exc())
+                error = traceback.format_exc()
+                errors.append(error)
                 error_types.append(error_type(err))
             interval = fit.interval
-            fold = FoldResult(k, test_score, fit_time, score_time, train_score)
+            fold = FoldResult(
+                k,
+                test_score,
+                fit_time,
+                score_time,
+                train_score,
+                test_scores=test_scores,
+                train_scores=train_scores,
+                n_test_samples=len(test),
+                error=error,
+            )
             emit({"event": "fold", **fold.to_json()})
             scores.append(test_score)
             if not self.reports_folds:

@@ -63,7 +63,7 @@ def build_model(cfg: DictConfig, space: SearchSpace) -> Any:
     return estimator
 
 
-def check_scorer(metric: str, goal: str) -> None:
+def check_scorer(metric: str, goal: str, key: str = "metric.primary_metric") -> None:
     """``metric`` must be a scikit-learn scorer name; those are greater-is-better."""
     from sklearn.metrics import get_scorer_names
 
@@ -75,15 +75,29 @@ def check_scorer(metric: str, goal: str) -> None:
             if close
             else "see sklearn.metrics.get_scorer_names()"
         )
-        raise ConfigError(
-            "metric.primary_metric", f"unknown scikit-learn scorer {metric!r}; {hint}"
-        )
+        raise ConfigError(key, f"unknown scikit-learn scorer {metric!r}; {hint}")
     if goal != "maximize":
         raise ConfigError(
             "metric.goal",
             f"scikit-learn scorers are greater-is-better ({metric} included), got goal={goal}; "
             "use metric.goal=maximize",
         )
+
+
+def also_metrics(cfg: DictConfig) -> list[str]:
+    """``metric.also``: more scorer names, checked (known, not the primary, no repeats)."""
+    also = cfg.metric.get("also") or []
+    if isinstance(also, str):
+        also = [also]
+    names = [str(n) for n in also]
+    primary = str(cfg.metric.primary_metric)
+    for i, name in enumerate(names):
+        check_scorer(name, "maximize", key=f"metric.also[{i}]")
+        if name == primary or name in names[:i]:
+            raise ConfigError(
+                f"metric.also[{i}]", f"{name!r} is already computed; list each metric once"
+            )
+    return names
 
 
 def save_model(estimator: Any, run_dir: Path) -> None:
@@ -111,12 +125,21 @@ class CrossValidationKind(TrainerKind):
 
         cfg = parts.cfg
         estimator = build_model(cfg, parts.space)
+        from hpt.trainers._splits import check_cv_config
+
         check_scorer(parts.metric, parts.goal)
+        also = also_metrics(cfg)
         check_dataset(cfg.dataset, cfg.features)
         n_splits = cfg.cv.n_splits
         if not isinstance(n_splits, int) or isinstance(n_splits, bool) or n_splits < 2:
             raise ConfigError("cv.n_splits", f"must be an integer >= 2, got {n_splits!r}")
+        check_cv_config(cfg.cv, cfg.dataset)
         error_score_value(cfg.cv.error_score)
+        if also and parts.interval_unit == "round":
+            raise ConfigError(
+                "metric.also",
+                "extra metrics are computed per fold; use policy.interval_unit=fold with them",
+            )
         if parts.interval_unit == "round":
             from hpt.trainers._rounds import BoostingRoundTrainer
 
@@ -124,27 +147,27 @@ class CrossValidationKind(TrainerKind):
         return estimator
 
     def build(self, exp: Experiment, dataset: Any, run_dir: Path | None) -> Trainer:
-        from sklearn.base import clone, is_classifier
-        from sklearn.model_selection import KFold, StratifiedKFold, check_cv
+        from sklearn.base import clone
 
         from hpt.trainers._cv import CrossValidationTrainer, apply_thread_limit
+        from hpt.trainers._splits import make_folds
 
         cv_cfg = exp.cfg.cv
         estimator = apply_thread_limit(
             clone(exp.estimator), int(exp.cfg.resources.threads_per_trial)
         )
-        splitter: Any = int(cv_cfg.n_splits)
-        if cv_cfg.shuffle:
-            kind = StratifiedKFold if is_classifier(estimator) else KFold
-            splitter = kind(int(cv_cfg.n_splits), shuffle=True, random_state=int(cv_cfg.seed))
-        folds = list(
-            check_cv(splitter, dataset.y, classifier=is_classifier(estimator)).split(
-                dataset.X, dataset.y
+        groups = getattr(dataset, "groups", None)
+        folds = make_folds(cv_cfg, estimator, dataset.X, dataset.y, groups)
+        if len(folds) != int(cv_cfg.n_splits):
+            raise ConfigError(
+                "cv.n_splits",
+                f"is {cv_cfg.n_splits} but cv.kind={cv_cfg.kind} makes {len(folds)} folds of "
+                f"this data; set cv.n_splits={len(folds)}",
             )
-        )
         kwargs: dict[str, Any] = {
             "error_score": error_score_value(cv_cfg.error_score),
             "return_train_score": bool(cv_cfg.return_train_score),
+            "sample_weight": getattr(dataset, "sample_weight", None),
         }
         if exp.interval_unit == "round":
             from hpt.trainers._rounds import BoostingRoundTrainer
@@ -158,7 +181,15 @@ class CrossValidationKind(TrainerKind):
                 report_every=exp.report_every,
                 **kwargs,
             )
-        return CrossValidationTrainer(estimator, dataset.X, dataset.y, folds, exp.metric, **kwargs)
+        return CrossValidationTrainer(
+            estimator,
+            dataset.X,
+            dataset.y,
+            folds,
+            exp.metric,
+            also=also_metrics(exp.cfg),
+            **kwargs,
+        )
 
     def refit(self, exp: Experiment, dataset: Any, params: dict[str, Any], run_dir: Path) -> Any:
         from sklearn.base import clone
@@ -170,7 +201,9 @@ class CrossValidationKind(TrainerKind):
         estimator.set_params(**params)
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("default")
-            estimator.fit(dataset.X, dataset.y)
+            weight = getattr(dataset, "sample_weight", None)
+            fit_params = {} if weight is None else {"sample_weight": weight}
+            estimator.fit(dataset.X, dataset.y, **fit_params)
         for item in {f"{w.category.__name__}: {str(w.message).splitlines()[0]}" for w in caught}:
             log.info("refit warning: %s", item)
         save_model(estimator, run_dir)

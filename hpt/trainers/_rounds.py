@@ -240,6 +240,7 @@ class BoostingRoundTrainer(CrossValidationTrainer):
         report_every: int = 10,
         error_score: float | str = np.nan,
         return_train_score: bool = False,
+        sample_weight: np.ndarray | None = None,
     ) -> None:
         self.validate(estimator, scoring, report_every=report_every)
         super().__init__(
@@ -250,6 +251,7 @@ class BoostingRoundTrainer(CrossValidationTrainer):
             scoring,
             error_score=error_score,
             return_train_score=return_train_score,
+            sample_weight=sample_weight,
         )
         self.report_every = int(report_every)
 
@@ -322,7 +324,11 @@ class BoostingRoundTrainer(CrossValidationTrainer):
                 X,
                 y,
                 _xgboost_callback(reporter.on_round, reporter.on_end),
-                fit_kwargs={"eval_set": [(fit.X_test, fit.y_test)], "verbose": False},
+                fit_kwargs={
+                    "eval_set": [(fit.X_test, fit.y_test)],
+                    "verbose": False,
+                    **fit.fit_params,
+                },
                 overrides={"eval_metric": name},
             )
         else:
@@ -340,5 +346,6 @@ class BoostingRoundTrainer(CrossValidationTrainer):
                 **_lightgbm_eval_args(estimator, fit.X_test, fit.y_test),
                 eval_metric=name,
                 callbacks=[_lightgbm_callback(reporter.on_round)],
+                **fit.fit_params,
             )
             reporter.on_end()

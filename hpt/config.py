@@ -32,6 +32,9 @@ class DatasetConfig:
     seed: int = 0
     compress: bool = False
     sample_rows: int | None = None
+    # kind=script: a Python file whose get_data() returns {"X": ..., "y": ...} (AzureML's
+    # data_script); read by hpt.automl.data.
+    script: str | None = None
     # Remote sources (Azure Blob). Secrets must come from ${oc.env:...}; see hpt.secrets.
     container: str | None = None
     account_name: str | None = None
@@ -77,6 +80,7 @@ class ResourcesConfig:
     max_retries: int = 2
     max_failed_runs: int | None = None
     threads_per_trial: int = 1
+    stop_at_score: float | None = None  # end the sweep once a trial reaches it (goal-aware)
 
 
 @dataclass
@@ -87,6 +91,28 @@ class TrainerConfig:
     script: str | None = None
     args: list[Any] = field(default_factory=list)
     python: str | None = None
+
+
+@dataclass
+class AutoMLConfig:
+    """AzureML's ``AutoMLConfig`` settings, under its names; used when ``trainer.kind=automl``
+    (select ``automl=classification`` or ``automl=regression``). ``hpt.automl`` maps them onto the
+    generic sections (metric, sampler, cv, resources) before the experiment is built."""
+
+    task: str = "classification"
+    primary_metric: str | None = None  # null: AzureML's default (accuracy / spearman_correlation)
+    iterations: int | None = None
+    iteration_timeout_minutes: float | None = None
+    experiment_timeout_minutes: float | None = None
+    experiment_exit_score: float | None = None
+    n_cross_validations: int | None = 5
+    validation_size: float | None = None  # a held-out fraction instead of n_cross_validations
+    max_concurrent_iterations: int | None = None
+    allowed_models: list[str] | None = None
+    blocked_models: list[str] | None = None
+    preprocess: bool = False
+    explain: bool = False
+    search: str = "tpe"  # tpe (adaptive) | random
 
 
 @dataclass
@@ -111,6 +137,7 @@ class HptConfig:
     )
     trainer: TrainerConfig = field(default_factory=TrainerConfig)
     refit: bool = True
+    automl: AutoMLConfig = field(default_factory=AutoMLConfig)
     experiment: Any = None
 
 

@@ -64,7 +64,7 @@ def build_launcher(exp: Experiment, capacity: int | None = None) -> Launcher:
 def default_callbacks(exp: Experiment, run_dir: Path) -> list[SweepCallback]:
     """Result files and the console progress lines."""
     n_folds = exp.n_folds
-    return [
+    callbacks: list[SweepCallback] = [
         ResultFiles(
             run_dir,
             metric=exp.metric,
@@ -75,6 +75,7 @@ def default_callbacks(exp: Experiment, run_dir: Path) -> list[SweepCallback]:
         ),
         ConsoleProgress(exp.metric, exp.goal, exp.planned_trials()),
     ]
+    return exp.kind.sweep_callbacks(exp, run_dir, callbacks)
 
 
 @dataclass
@@ -200,8 +201,6 @@ def open_session(
     load none) and may refuse to go on (resume: it must be the sweep's data). On any failure
     everything opened so far is released again.
     """
-    from hpt.data import load_dataset
-
     lock = held_lock(run_dir, purpose)
     try:
         launcher = build_launcher(exp)
@@ -212,7 +211,7 @@ def open_session(
     try:
         launcher.warm_up(exp.kind.worker_modules(exp))
         if exp.kind.needs_dataset:
-            session.dataset = load_dataset(exp.cfg.dataset, exp.cfg.features)
+            session.dataset = exp.kind.load_dataset(exp)
         if check_data is not None:
             check_data(session.dataset)
         session.journal = Journal(run_dir)

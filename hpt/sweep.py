@@ -131,6 +131,8 @@ class SweepLoop:
             return  # a late event from an attempt that was already written off
         fields = {k: v for k, v in event.items() if k not in ("event", "seq", "t")}
         if kind in ("started", "fold", "report"):
+            if kind == "started":  # trial_timeout_minutes counts from here, not worker start-up
+                running.started = time.monotonic()
             self._record(str(kind), **fields)
             return
         del self._running[tid]

@@ -21,7 +21,7 @@ from typing import Any
 
 import numpy as np
 
-from hpt.automl.metrics import METRICS, score
+from hpt.automl.metrics import METRICS, binary_auc, score
 from hpt.automl.trainer import predict_for, take_rows
 
 log = logging.getLogger("hpt")
@@ -46,8 +46,6 @@ def _scores(
     pipeline: Any, X: Any, y: np.ndarray, metric: str, classes: np.ndarray | None, y_range: float
 ) -> tuple[float, list[float]]:
     """(signed primary metric: higher is better, per-class one-vs-rest AUC)."""
-    from sklearn.metrics import roc_auc_score
-
     spec = METRICS[metric]
     output = predict_for(metric, pipeline, X)
     sign = 1.0 if spec.goal == "maximize" else -1.0
@@ -60,7 +58,7 @@ def _scores(
             if label not in column or positive.min() == positive.max():
                 per_class.append(float("nan"))
             else:
-                per_class.append(float(roc_auc_score(positive, output[:, column[label]])))
+                per_class.append(binary_auc(positive, output[:, column[label]]))
     return overall, per_class
 
 

@@ -196,7 +196,7 @@ class AutoMLKind(TrainerKind):
         import warnings
 
         from hpt.automl.pipeline import build_pipeline, describe
-        from hpt.automl.trainer import is_mixed
+        from hpt.automl.trainer import is_mixed, is_sparse
         from hpt.trainers._kinds import save_model
 
         task = str(exp.cfg.automl.task)
@@ -207,6 +207,7 @@ class AutoMLKind(TrainerKind):
             seed=int(exp.cfg.seed),
             threads=os.cpu_count() or 1,
             mixed=is_mixed(dataset.X),
+            sparse=is_sparse(dataset.X),
         )
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")

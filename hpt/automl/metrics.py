@@ -56,10 +56,20 @@ def _one_vs_rest(
     return total / weight if weight else float("nan")
 
 
-def auc_weighted(y: np.ndarray, proba: np.ndarray, classes: np.ndarray) -> float:
-    from sklearn.metrics import roc_auc_score
+def binary_auc(positive: np.ndarray, scores: np.ndarray) -> float:
+    """ROC AUC by the rank-sum (Mann-Whitney) identity, ties at average rank: equal to
+    scikit-learn's ``roc_auc_score`` without its per-call validation cost."""
+    from scipy.stats import rankdata
 
-    return _one_vs_rest(roc_auc_score, y, proba, classes)
+    positive = np.asarray(positive).astype(bool)
+    n_pos = int(positive.sum())
+    n_neg = len(positive) - n_pos
+    ranks = rankdata(scores)
+    return float((ranks[positive].sum() - n_pos * (n_pos + 1) / 2) / (n_pos * n_neg))
+
+
+def auc_weighted(y: np.ndarray, proba: np.ndarray, classes: np.ndarray) -> float:
+    return _one_vs_rest(binary_auc, y, proba, classes)
 
 
 def average_precision_weighted(y: np.ndarray, proba: np.ndarray, classes: np.ndarray) -> float:

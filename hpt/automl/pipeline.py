@@ -22,9 +22,17 @@ def describe(params: dict[str, Any]) -> str:
     return f"{scaler} {label}".strip()
 
 
-def _scaler(name: str) -> Any:
+def _scaler(name: str, sparse: bool) -> Any:
     from sklearn import preprocessing as pp
 
+    if sparse:  # centering would densify a sparse matrix; min-max is max-abs on it
+        return {
+            "standard": lambda: pp.StandardScaler(with_mean=False),
+            "minmax": pp.MaxAbsScaler,
+            "maxabs": pp.MaxAbsScaler,
+            "robust": lambda: pp.RobustScaler(with_centering=False),
+            "normalizer": pp.Normalizer,
+        }[name]()
     return {
         "standard": pp.StandardScaler,
         "minmax": pp.MinMaxScaler,
@@ -88,11 +96,18 @@ def _model(family: str, task: str, hp: dict[str, Any], seed: int, threads: int) 
 
 
 def build_pipeline(
-    params: dict[str, Any], task: str, *, seed: int = 0, threads: int = 1, mixed: bool = False
+    params: dict[str, Any],
+    task: str,
+    *,
+    seed: int = 0,
+    threads: int = 1,
+    mixed: bool = False,
+    sparse: bool = False,
 ) -> Any:
     """The pipeline of ``params``: [imputation and one-hot encoding (``impute`` set)] ->
     [scaler] -> model. ``mixed``: the data is a DataFrame whose non-numeric columns are
-    one-hot encoded (missing values imputed with the most frequent category)."""
+    one-hot encoded (missing values imputed with the most frequent category). ``sparse``: the
+    data is a sparse matrix (scalers that center become scale-only ones)."""
     from sklearn.pipeline import Pipeline
 
     family = str(params["model"])
@@ -135,6 +150,6 @@ def build_pipeline(
             steps.append(("impute", SimpleImputer(strategy=str(impute))))
     scaler = str(params.get("scaler", "none"))
     if scaler != "none":
-        steps.append(("scale", _scaler(scaler)))
+        steps.append(("scale", _scaler(scaler, sparse)))
     steps.append(("model", _model(family, task, hp, seed, threads)))
     return Pipeline(steps)

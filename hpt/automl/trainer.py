@@ -30,6 +30,12 @@ def is_mixed(X: Any) -> bool:
     return any(not pd.api.types.is_numeric_dtype(t) for t in X.dtypes)
 
 
+def is_sparse(X: Any) -> bool:
+    import scipy.sparse as sp
+
+    return bool(sp.issparse(X))
+
+
 def predict_for(metric_name: str, pipeline: Any, X: Any) -> Any:
     """What the metric scores: class probabilities (classification) or predictions."""
     if METRICS[metric_name].task == "classification":
@@ -70,12 +76,18 @@ class AutoMLTrainer(Trainer):
         self.classes, self.y_range = classes, y_range
         self.seed, self.threads = seed, threads
         self.mixed = is_mixed(X)
+        self.sparse = is_sparse(X)
 
     def _fold(
         self, params: dict[str, Any], train: np.ndarray, test: np.ndarray
     ) -> tuple[float, float, float]:
         pipeline = build_pipeline(
-            params, self.task, seed=self.seed, threads=self.threads, mixed=self.mixed
+            params,
+            self.task,
+            seed=self.seed,
+            threads=self.threads,
+            mixed=self.mixed,
+            sparse=self.sparse,
         )
         from threadpoolctl import threadpool_limits
 

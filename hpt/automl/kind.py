@@ -75,6 +75,12 @@ class AutoMLKind(TrainerKind):
 
     # -- config ------------------------------------------------------------------------------
     def prepare(self, cfg: DictConfig) -> DictConfig:
+        import importlib.util
+
+        if importlib.util.find_spec("optuna") is None:
+            raise ConfigError(
+                "trainer.kind", "automl searches with Optuna; pip install 'hpt[automl]' (optuna)"
+            )
         a = cfg.automl
         task = str(a.task)
         metric = metric_for(task, a.primary_metric)

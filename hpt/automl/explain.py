@@ -5,7 +5,8 @@ is shuffled (mean over ``repeats`` shuffles; positive = the model relies on it).
 classification, each class also gets its own ranking: the drop of that class's one-vs-rest ROC
 AUC. One prediction per (feature, shuffle) serves the global and every per-class score. When the
 ``shap`` package is installed, mean |SHAP value| per feature (and per class) is added, computed
-by shap's model-agnostic explainer on a small background sample.
+by shap's model-agnostic explainer on 50 sampled rows (shap's first use compiles with numba:
+expect a minute).
 
 Written to the run dir as ``explanations.json`` (rankings, sorted) and ``explanations.csv`` (one
 row per feature: overall, then one column per class).
@@ -118,11 +119,11 @@ def shap_importances(pipeline: Any, X: Any, names: list[str], task: str, seed: i
     except ImportError:
         return None
     rng = np.random.default_rng(seed)
-    n = min(100, X.shape[0])
+    n = min(50, X.shape[0])
     rows = np.sort(rng.choice(X.shape[0], n, replace=False))
     sample = take_rows(X, rows)
     predict = pipeline.predict_proba if task == "classification" else pipeline.predict
-    explanation = shap.Explainer(predict, sample, seed=seed)(sample)
+    explanation = shap.Explainer(predict, sample, seed=seed)(sample, silent=True)
     values = np.abs(np.asarray(explanation.values)).mean(axis=0)  # (features[, classes])
     if values.ndim == 1:
         return {"overall": dict(zip(names, map(float, values), strict=True))}

@@ -67,6 +67,9 @@ def classification(tmp_path_factory: pytest.TempPathFactory) -> tuple[Any, list[
         def emit(self, record: logging.LogRecord) -> None:
             lines.append(record.getMessage())
 
+    # SHAP (when shap is installed) costs a minute of numba compilation: not in this budget.
+    patch = pytest.MonkeyPatch()
+    patch.setattr("hpt.automl.explain.shap_importances", lambda *args: None)
     handler = Keep()
     logger = logging.getLogger("hpt")
     old_level = logger.level
@@ -85,6 +88,7 @@ def classification(tmp_path_factory: pytest.TempPathFactory) -> tuple[Any, list[
             },
         )
     finally:
+        patch.undo()
         logger.removeHandler(handler)
         logger.setLevel(old_level)
     return result, lines

@@ -190,7 +190,7 @@ def main(argv: list[str] | None = None) -> int:
             f"# {name}: X {X.shape}, {f'{len(np.unique(y))} classes' if classify else 'regression'}",
             flush=True,
         )
-    header = f"{'dataset':<12}{'budget':>7}  {'system':<6}{'cv best':>9}{'test':>9}{'test 2':>9}{'done/all':>8}{'wall s':>8}  best"
+    header = f"{'dataset':<12}{'budget':>7}  {'system':<6}{'cv best':>9}{'test':>9}{'test 2':>9}{'done/all':>9}{'wall s':>8}  best"
     print(header, flush=True)
     with tempfile.TemporaryDirectory(prefix="bench-automl-") as tmp:
         for budget in args.budgets:
@@ -214,7 +214,7 @@ def main(argv: list[str] | None = None) -> int:
                     first, second = list(scores.values())
                     print(
                         f"{name:<12}{budget:>7g}  {system:<6}{out['cv_best'] or float('nan'):>9.4f}{first:>9.4f}"
-                        f"{second:>9.4f}{out['completed']:>4}/{out['trials']:<3}{out['wall']:>8.0f}  {out['best'][:90]}",
+                        f"{second:>9.4f}{out['completed']:>5}/{out['trials']:<3}{out['wall']:>8.0f}  {out['best'][:90]}",
                         flush=True,
                     )
                     if args.out is not None:

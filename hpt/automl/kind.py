@@ -25,7 +25,6 @@ from __future__ import annotations
 import copy
 import json
 import logging
-import os
 import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -201,21 +200,26 @@ class AutoMLKind(TrainerKind):
         ``automl.explain``, ``explanations.json``/``.csv``."""
         import warnings
 
+        from threadpoolctl import threadpool_limits
+
         from hpt.automl.pipeline import build_pipeline, describe
         from hpt.automl.trainer import is_mixed, is_sparse
         from hpt.trainers._kinds import save_model
 
         task = str(exp.cfg.automl.task)
         started = time.perf_counter()
+        # The trials' thread count: OpenMP learners (LightGBM, scikit-learn's boosting) given
+        # more threads than a busy machine can schedule spin in their barriers for minutes.
+        threads = int(exp.cfg.resources.threads_per_trial)
         pipeline = build_pipeline(
             params,
             task,
             seed=int(exp.cfg.seed),
-            threads=os.cpu_count() or 1,
+            threads=threads,
             mixed=is_mixed(dataset.X),
             sparse=is_sparse(dataset.X),
         )
-        with warnings.catch_warnings():
+        with warnings.catch_warnings(), threadpool_limits(limits=threads):
             warnings.simplefilter("ignore")
             pipeline.fit(dataset.X, dataset.y)
         save_model(pipeline, run_dir)

@@ -46,6 +46,9 @@ class DatasetConfig:
     groups: str | None = None
     # Keep a file dataset's features as a DataFrame (names, dtypes, text columns) for the model.
     as_frame: bool = False
+    # kind=script: a Python file whose get_data() returns {"X": ..., "y": ...} (AzureML's
+    # data_script); read by hpt.automl.data.
+    script: str | None = None
     container: str | None = None
     blobs: list[str] | None = None
     prefix: str | None = None
@@ -100,6 +103,7 @@ class ResourcesConfig:
     max_retries: int = 2
     max_failed_runs: int | None = None
     threads_per_trial: int = 1
+    stop_at_score: float | None = None  # end the sweep once a trial reaches it (goal-aware)
 
 
 @dataclass
@@ -120,6 +124,28 @@ class TrackingConfig:
     tracking_uri: str | None = None
     experiment_name: str | None = None
     log_model: bool = True
+
+
+@dataclass
+class AutoMLConfig:
+    """AzureML's ``AutoMLConfig`` settings, under its names; used when ``trainer.kind=automl``
+    (select ``automl=classification`` or ``automl=regression``). ``hpt.automl`` maps them onto the
+    generic sections (metric, sampler, cv, resources) before the experiment is built."""
+
+    task: str = "classification"
+    primary_metric: str | None = None  # null: AzureML's default (accuracy / spearman_correlation)
+    iterations: int | None = None
+    iteration_timeout_minutes: float | None = None
+    experiment_timeout_minutes: float | None = None
+    experiment_exit_score: float | None = None
+    n_cross_validations: int | None = 5
+    validation_size: float | None = None  # a held-out fraction instead of n_cross_validations
+    max_concurrent_iterations: int | None = None
+    allowed_models: list[str] | None = None
+    blocked_models: list[str] | None = None
+    preprocess: bool = False
+    explain: bool = False
+    search: str = "tpe"  # tpe (adaptive) | random
 
 
 @dataclass
@@ -145,6 +171,7 @@ class HptConfig:
     trainer: TrainerConfig = field(default_factory=TrainerConfig)
     tracking: TrackingConfig = field(default_factory=TrackingConfig)
     refit: bool = True
+    automl: AutoMLConfig = field(default_factory=AutoMLConfig)
     experiment: Any = None
 
 

@@ -102,6 +102,7 @@ class Experiment:
         """Validate everything cheap to check and build the sweep's strategy objects."""
         cfg = as_config(cfg)
         kind = trainer_kind(str(cfg.trainer.kind))
+        cfg = kind.prepare(cfg)
         space = SearchSpace.from_config(_plain(cfg.search_space) or {})
         metric = str(cfg.metric.primary_metric)
         goal = str(cfg.metric.goal)
@@ -168,6 +169,7 @@ class Experiment:
             max_retries=int(res.max_retries),
             max_failed_runs=res.max_failed_runs,
             error_score_raise=n_folds is not None and str(cfg.cv.error_score) == "raise",
+            stop_at_score=res.stop_at_score,
         )
         return cls(
             cfg=cfg,

@@ -16,3 +16,6 @@ class Limits:
     max_failed_runs: int | None = None
     error_score_raise: bool = False
     fail_fast: bool = True  # abort when the first trials all fail with the same kind of error
+    # End the sweep once a completed trial reaches this value (>= when maximizing, <= when
+    # minimizing); AzureML's experiment_exit_score.
+    stop_at_score: float | None = None

@@ -67,7 +67,7 @@ def default_callbacks(exp: Experiment, run_dir: Path) -> list[SweepCallback]:
     from hpt.tracking import tracking_callbacks
 
     n_folds = exp.n_folds
-    return [
+    callbacks: list[SweepCallback] = [
         ResultFiles(
             run_dir,
             metric=exp.metric,
@@ -80,6 +80,7 @@ def default_callbacks(exp: Experiment, run_dir: Path) -> list[SweepCallback]:
         ReportWriter(run_dir),
         *tracking_callbacks(exp, run_dir),
     ]
+    return exp.kind.sweep_callbacks(exp, run_dir, callbacks)
 
 
 @dataclass
@@ -214,8 +215,6 @@ def open_session(
     load none) and may refuse to go on (resume: it must be the sweep's data). On any failure
     everything opened so far is released again.
     """
-    from hpt.data import load_dataset
-
     lock = held_lock(run_dir, purpose)
     try:
         launcher = build_launcher(exp)
@@ -226,7 +225,7 @@ def open_session(
     try:
         launcher.warm_up(exp.kind.worker_modules(exp))
         if exp.kind.needs_dataset:
-            session.dataset = load_dataset(exp.cfg.dataset, exp.cfg.features)
+            session.dataset = exp.kind.load_dataset(exp)
         if check_data is not None:
             check_data(session.dataset)
         session.journal = Journal(run_dir)

@@ -58,6 +58,7 @@ class SweepLoop:
     _abort: str | None = None
     _session_start: float = 0.0
     _prior_elapsed: float = 0.0
+    _reached: bool = False  # a trial reached limits.stop_at_score
 
     def _record(self, event: str, **fields: Any) -> dict[str, Any]:
         record = self.journal.append(event, **fields)
@@ -98,9 +99,22 @@ class SweepLoop:
         limit = self.limits.max_duration_minutes
         return limit is not None and self._elapsed() >= limit * 60
 
+    def _score_reached(self) -> bool:
+        """Whether a completed trial reached ``limits.stop_at_score`` (experiment_exit_score)."""
+        target = self.limits.stop_at_score
+        if target is None:
+            return False
+        sign = 1.0 if self.goal == "maximize" else -1.0
+        return any(
+            t.status is TrialStatus.COMPLETED
+            and t.value is not None
+            and sign * t.value >= sign * target
+            for t in self.state.ordered()
+        )
+
     def _fill(self) -> None:
         while len(self._running) < self.launcher.capacity and self._abort is None:
-            if self._out_of_time():
+            if self._out_of_time() or self._reached:
                 return
             spec = self._next_spec()
             if spec is None:
@@ -117,6 +131,8 @@ class SweepLoop:
             return  # a late event from an attempt that was already written off
         fields = {k: v for k, v in event.items() if k not in ("event", "seq", "t")}
         if kind in ("started", "fold", "report"):
+            if kind == "started":  # trial_timeout_minutes counts from here, not worker start-up
+                running.started = time.monotonic()
             self._record(str(kind), **fields)
             return
         del self._running[tid]
@@ -186,6 +202,7 @@ class SweepLoop:
                     f"(max_retries={self.limits.max_retries}): {event.get('reason')}",
                 )
         self._after_trial_end()
+        self._reached = self._reached or (kind == "finished" and self._score_reached())
 
     def _after_trial_end(self) -> None:
         limit = self.limits.max_failed_runs
@@ -245,7 +262,7 @@ class SweepLoop:
                 if running.stop_kind is None and now - running.started >= timeout * 60:
                     running.stop_kind = "timed_out"
                     self.launcher.stop(tid, hard=True)
-        if self._out_of_time() or self._abort is not None:
+        if self._out_of_time() or self._abort is not None or self._reached:
             for tid, running in list(self._running.items()):
                 if running.stop_kind in (None, "terminated"):
                     running.stop_kind = "cancelled"
@@ -256,6 +273,7 @@ class SweepLoop:
         """Run to the end; returns why it ended. Raises :class:`SweepAborted` on abort."""
         self._session_start = time.monotonic()
         self._prior_elapsed = prior_elapsed
+        self._reached = self._score_reached()
         while True:
             self._fill()
             if not self._running:
@@ -270,7 +288,9 @@ class SweepLoop:
         if self._abort is not None:
             self._record("sweep_aborted", reason=self._abort)
             raise SweepAborted(self._abort)
-        if self._out_of_time():
+        if self._reached:
+            reason = f"stop_at_score={self.limits.stop_at_score} reached"
+        elif self._out_of_time():
             reason = f"max_duration_minutes={self.limits.max_duration_minutes} reached"
         elif self._exhausted:
             reason = "search space exhausted"

@@ -180,9 +180,15 @@ class LocalLauncher(Launcher):
             conn.close()
         self._warm = []
         for worker in self._workers:
+            if worker.loading.is_alive():
+                # Still receiving the data: a message now would interleave with the payload's
+                # bytes (the worker would unpickle garbage). Nothing runs there; end it.
+                worker.process.kill()
+                continue
             with contextlib.suppress(OSError):
                 _send(worker.conn, None)
         for worker in self._workers:
+            worker.loading.join(timeout=30)  # the process is gone or done: the send has ended
             try:
                 worker.process.wait(timeout=0 if worker.spec is not None else 2)
             except subprocess.TimeoutExpired:

@@ -23,6 +23,7 @@ from hpt.errors import ConfigError
 if TYPE_CHECKING:
     from omegaconf import DictConfig
 
+    from hpt.callbacks import SweepCallback
     from hpt.experiment import Experiment
     from hpt.space import SearchSpace
     from hpt.trainers._base import Trainer
@@ -47,6 +48,12 @@ class TrainerKind(ABC):
     #: Whether the driver loads ``dataset``/``features`` (and ships them) for this kind.
     needs_dataset: ClassVar[bool] = True
 
+    def prepare(self, cfg: DictConfig) -> DictConfig:
+        """The config the experiment is built from: a kind with settings of its own (automl)
+        derives the generic sections (metric, sampler, cv, resources) from them here, raising
+        :class:`ConfigError` for bad ones. Must be deterministic: resume prepares again."""
+        return cfg
+
     @abstractmethod
     def check(self, parts: KindCheck) -> Any:
         """Validate the kind's settings (raise :class:`ConfigError`); return the estimator the
@@ -65,6 +72,18 @@ class TrainerKind(ABC):
         has nothing to refit."""
         return None
 
+    def load_dataset(self, exp: Experiment) -> Any:
+        """The sweep's data on the driver (called only when :attr:`needs_dataset`)."""
+        from hpt.data import load_dataset
+
+        return load_dataset(exp.cfg.dataset, exp.cfg.features)
+
+    def sweep_callbacks(
+        self, exp: Experiment, run_dir: Path, callbacks: list[SweepCallback]
+    ) -> list[SweepCallback]:
+        """The session's default callbacks for this kind (given the generic ones)."""
+        return callbacks
+
     def worker_modules(self, exp: Experiment) -> list[str]:
         """Modules a worker may import while the driver loads the data (warm-up)."""
         modules = ["numpy", "scipy.sparse", "sklearn.base", "sklearn.metrics"]
@@ -76,6 +95,7 @@ class TrainerKind(ABC):
 _REGISTRY: dict[str, str] = {
     "cv": "hpt.trainers._kinds:CrossValidationKind",
     "script": "hpt.trainers._kinds:ScriptKind",
+    "automl": "hpt.automl:AutoMLKind",
 }
 _INSTANCES: dict[str, TrainerKind] = {}
 

@@ -1,0 +1,236 @@
+"""hpt's AutoML against FLAML: the same time budget, 5-fold CV and metric, on the same data.
+
+    .venv/bin/python benchmarks/bench_automl.py                       # 60 s and 180 s, ~30 min
+    .venv/bin/python benchmarks/bench_automl.py --budgets 60 --datasets mc12   # one row pair
+
+For each dataset a seeded stratified 80/20 split is made; both systems search on the 80 % with
+5-fold CV under the same primary metric and the same wall-clock budget, then refit their best
+pipeline on the whole 80 % (outside the budget, for both), and the refit model is scored on the
+held-out 20 %: weighted one-vs-rest ROC AUC and log loss for classification, R^2 and RMSE /
+range for regression. Both use the machine's 2 cores: FLAML one trial at a time with
+``n_jobs=2``, hpt two single-threaded trials at once (``max_concurrent_iterations=2``).
+
+Datasets (FLAML saturates scikit-learn's bundled sets, so none of them is used):
+
+* ``mc12``: ``make_classification(5000, 40, n_informative=15, n_classes=12, random_state=0)``;
+* ``friedman``: ``make_friedman1(5000, n_features=30, noise=3.0, random_state=0)`` (25 pure-noise
+  features; R^2 of the true function is about 0.73);
+* ``talkingdata``: the generated TalkingData sample (``hpt.data.talkingdata``, n_devices 20000,
+  the small feature sets: sparse brand/model one-hot and event-time fractions), 12 classes.
+
+The machine is shared: the two systems run interleaved (alternating which goes first per
+dataset) in the same process, so both see the same background load as closely as possible.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import math
+import platform
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+CLASSIFICATION = {"mc12", "talkingdata"}
+
+
+def load(name: str) -> tuple[Any, np.ndarray]:
+    from sklearn import datasets
+
+    if name == "mc12":
+        return datasets.make_classification(
+            5000, 40, n_informative=15, n_classes=12, random_state=0
+        )
+    if name == "friedman":
+        return datasets.make_friedman1(5000, n_features=30, noise=3.0, random_state=0)
+    from omegaconf import OmegaConf
+
+    from hpt.data import load_dataset
+
+    data = load_dataset(
+        OmegaConf.create(
+            {
+                "kind": "talkingdata",
+                "path": None,
+                "n_devices": 20000,
+                "seed": 0,
+                "compress": False,
+                "sample_rows": None,
+                "name": None,
+                "target": None,
+            }
+        ),
+        OmegaConf.create({"sets": ["brand_model", "weekday", "hour", "weekday_hour"]}),
+    )
+    return data.X, data.y
+
+
+def test_scores(
+    model: Any, X: Any, y: np.ndarray, classify: bool, y_range: float
+) -> dict[str, float]:
+    from hpt.automl.metrics import auc_weighted, log_loss, nrmse, r2
+
+    if classify:
+        classes = np.unique(y)
+        proba = np.asarray(model.predict_proba(X))
+        return {
+            "AUC_weighted": auc_weighted(y, proba, classes),
+            "log_loss": log_loss(y, proba, classes),
+        }
+    pred = np.asarray(model.predict(X), dtype=float)
+    return {"r2_score": r2(y, pred, y_range), "nrmse": nrmse(y, pred, y_range)}
+
+
+def run_hpt(X: Any, y: np.ndarray, classify: bool, budget: float, work: Path) -> dict[str, Any]:
+    import scipy.sparse as sp
+
+    import hpt
+
+    work.mkdir(parents=True, exist_ok=True)
+    if sp.issparse(X):
+        sp.save_npz(work / "X.npz", sp.csr_matrix(X))
+        loader = "scipy.sparse.load_npz(HERE / 'X.npz')"
+    else:
+        np.save(work / "X.npy", X)
+        loader = "np.load(HERE / 'X.npy')"
+    np.save(work / "y.npy", y)
+    (work / "get_data.py").write_text(
+        "from pathlib import Path\nimport numpy as np\nimport scipy.sparse\n"
+        f"HERE = Path({str(work)!r})\n\ndef get_data():\n"
+        f"    return {{'X': {loader}, 'y': np.load(HERE / 'y.npy')}}\n"
+    )
+    started = time.perf_counter()
+    result = hpt.tune(
+        {
+            "dataset": {"kind": "script", "script": str(work / "get_data.py")},
+            "features": {"sets": None},
+            "trainer": {"kind": "automl"},
+            "automl": {
+                "task": "classification" if classify else "regression",
+                "primary_metric": "AUC_weighted" if classify else "r2_score",
+                "experiment_timeout_minutes": budget / 60,
+                "n_cross_validations": 5,
+                "max_concurrent_iterations": 2,
+            },
+        },
+        work / "run",
+    )
+    wall = time.perf_counter() - started
+    trials = result.state.ordered()
+    return {
+        "model": result.best_estimator_,
+        "cv_best": result.best_score_,
+        "best": str(result.best_params_),
+        "trials": len(trials),
+        "completed": sum(t.status.value == "completed" for t in trials),
+        "wall": wall,
+    }
+
+
+def run_flaml(X: Any, y: np.ndarray, classify: bool, budget: float) -> dict[str, Any]:
+    from flaml import AutoML
+
+    automl = AutoML()
+    started = time.perf_counter()
+    automl.fit(
+        X,
+        y,
+        task="classification" if classify else "regression",
+        metric="roc_auc_ovr_weighted" if classify else "r2",
+        time_budget=budget,
+        eval_method="cv",
+        n_splits=5,
+        n_jobs=2,
+        seed=0,
+        verbose=0,
+    )
+    wall = time.perf_counter() - started
+    return {
+        "model": automl,
+        "cv_best": 1.0 - float(automl.best_loss),
+        "best": f"{automl.best_estimator} {automl.best_config}",
+        "trials": len(automl.config_history),
+        "completed": len(automl.config_history),
+        "wall": wall,
+    }
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--budgets", type=float, nargs="+", default=[60, 180])
+    parser.add_argument("--datasets", nargs="+", default=["mc12", "friedman", "talkingdata"])
+    parser.add_argument("--out", type=Path, default=None, help="append JSON lines here")
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.WARNING, format="%(message)s")
+    logging.getLogger("flaml").setLevel(logging.WARNING)
+    import flaml
+    import sklearn
+    from sklearn.model_selection import train_test_split
+
+    print(
+        f"# machine: {platform.processor() or platform.machine()}, Python {sys.version.split()[0]}, "
+        f"scikit-learn {sklearn.__version__}, flaml {flaml.__version__}",
+        flush=True,
+    )
+    data = {}
+    for name in args.datasets:
+        X, y = load(name)
+        classify = name in CLASSIFICATION
+        split = train_test_split(
+            X, y, test_size=0.2, random_state=0, stratify=y if classify else None
+        )
+        data[name] = (classify, *split)
+        print(
+            f"# {name}: X {X.shape}, {f'{len(np.unique(y))} classes' if classify else 'regression'}",
+            flush=True,
+        )
+    header = f"{'dataset':<12}{'budget':>7}  {'system':<6}{'cv best':>9}{'test':>9}{'test 2':>9}{'done/all':>9}{'wall s':>8}  best"
+    print(header, flush=True)
+    with tempfile.TemporaryDirectory(prefix="bench-automl-") as tmp:
+        for budget in args.budgets:
+            for i, (name, (classify, X_tr, X_te, y_tr, y_te)) in enumerate(data.items()):
+                y_range = float(np.ptp(np.asarray(y_tr, dtype=float)))
+                order = ["hpt", "flaml"] if i % 2 == 0 else ["flaml", "hpt"]
+                for system in order:
+                    if system == "hpt":
+                        out = run_hpt(
+                            X_tr, y_tr, classify, budget, Path(tmp) / f"{name}-{budget:g}"
+                        )
+                    else:
+                        out = run_flaml(X_tr, y_tr, classify, budget)
+                    model = out.pop("model")
+                    if model is None:  # nothing completed within the budget
+                        names = ["AUC_weighted", "log_loss"] if classify else ["r2_score", "nrmse"]
+                        scores = dict.fromkeys(names, float("nan"))
+                    else:
+                        scores = test_scores(model, X_te, y_te, classify, y_range)
+                    row = {"dataset": name, "budget": budget, "system": system, **scores, **out}
+                    first, second = list(scores.values())
+                    print(
+                        f"{name:<12}{budget:>7g}  {system:<6}{out['cv_best'] or float('nan'):>9.4f}{first:>9.4f}"
+                        f"{second:>9.4f}{out['completed']:>5}/{out['trials']:<3}{out['wall']:>8.0f}  {out['best'][:90]}",
+                        flush=True,
+                    )
+                    if args.out is not None:
+                        with args.out.open("a") as handle:
+                            handle.write(
+                                json.dumps(
+                                    {
+                                        k: v
+                                        for k, v in row.items()
+                                        if not isinstance(v, float) or math.isfinite(v)
+                                    }
+                                )
+                                + "\n"
+                            )
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,169 @@
+"""The adaptive sampler over pipelines: Optuna's TPE on the conditional space, rebuilt each call.
+
+:class:`AutoMLSampler` keeps no state between calls: for trial ``n`` it replays the journal's
+history into a fresh in-memory Optuna study (finished trials with their values, trials in flight
+as running ones, which TPE's ``constant_liar`` keeps it away from), seeds TPE with
+``(seed, n)``, and asks once. The same history therefore always gives the same proposal, which is
+what makes a resumed sweep continue exactly. How each trial of the history counts:
+
+* completed: its value; stopped by the policy: its last reported value (the running mean);
+* failed or timed out: the worst completed value so far (so TPE learns to avoid the slow or
+  broken corner), or nothing until a trial has completed;
+* cancelled (the sweep ended under it) or not replayable (the space changed): left out.
+
+The first trials are a warm start: each family's defaults (``space.DEFAULTS``), one trial per
+family in the order of ``models``, so every family has been seen before TPE models them.
+"""
+
+from __future__ import annotations
+
+import math
+import warnings
+from collections.abc import Sequence
+from typing import Any
+
+from hpt.automl.space import Ask, default_pipeline, define_pipeline
+from hpt.samplers import Sampler
+from hpt.space import SearchSpace
+from hpt.trial import TrialRecord, TrialStatus
+
+SEARCHES = ("tpe", "random")
+_RETRIES = 8  # asks before accepting a configuration already tried
+
+
+def _key(params: Any) -> str:
+    import json
+
+    return json.dumps(dict(params), sort_keys=True, default=str)
+
+
+class AutoMLSampler(Sampler):
+    """Pipelines for ``task`` over ``models`` (see the module docstring)."""
+
+    def __init__(
+        self,
+        space: SearchSpace,
+        seed: int = 0,
+        *,
+        task: str = "classification",
+        models: Sequence[str] = (),
+        preprocess: bool = False,
+        goal: str = "maximize",
+        search: str = "tpe",
+    ) -> None:
+        super().__init__(space, seed)
+        if search not in SEARCHES:
+            from hpt.errors import ConfigError
+
+            raise ConfigError("automl.search", f"must be tpe or random, got {search!r}")
+        self.task = task
+        self.models = list(models)
+        self.preprocess = bool(preprocess)
+        self.goal = goal
+        self.search = search
+
+    def exhausted(self, number: int, history: Sequence[TrialRecord]) -> bool:
+        return False  # an unbounded space; the sweep's limits end it
+
+    def _define(self, ask: Ask) -> dict[str, Any]:
+        return define_pipeline(ask, self.task, self.models, self.preprocess)
+
+    def _replayed(self, history: Sequence[TrialRecord], number: int) -> list[Any]:
+        """Optuna ``FrozenTrial`` s for the history of trial ``number`` (see the docstring)."""
+        import optuna
+        from optuna.trial import TrialState, create_trial
+
+        earlier = [r for r in history if r.number < number]
+        sign = 1.0 if self.goal == "maximize" else -1.0
+        done = [
+            r.value
+            for r in earlier
+            if r.status is TrialStatus.COMPLETED and r.value is not None and math.isfinite(r.value)
+        ]
+        worst = min(done, key=lambda v: sign * v) if done else None
+        trials = []
+        for record in earlier:
+            status = record.status
+            value: float | None = None
+            state = TrialState.COMPLETE
+            if status is TrialStatus.COMPLETED:
+                value = record.value
+            elif status is TrialStatus.TERMINATED and record.values:
+                value = record.values[-1]
+            elif status in (TrialStatus.FAILED, TrialStatus.TIMED_OUT):
+                value = worst
+            elif status in (TrialStatus.PROPOSED, TrialStatus.RUNNING):
+                state = TrialState.RUNNING
+            if state is TrialState.COMPLETE and (value is None or not math.isfinite(value)):
+                continue
+            params = dict(record.params)
+
+            def replay(
+                name: str, scoped: str, distribution: Any, p: dict[str, Any] = params
+            ) -> Any:
+                return p[name]
+
+            ask = Ask(replay)
+            try:
+                self._define(ask)
+                trials.append(
+                    create_trial(
+                        state=state,
+                        value=value,
+                        params=ask.values,
+                        distributions=ask.distributions,
+                    )
+                )
+            except (KeyError, ValueError, optuna.exceptions.OptunaError):
+                continue  # proposed by a different space (a forced resume); nothing to learn
+        return trials
+
+    def suggest(self, number: int, history: Sequence[TrialRecord]) -> dict[str, Any] | None:
+        if self.search == "tpe" and number < len(self.models):
+            return default_pipeline(self.models[number], self.task, self.preprocess)
+        import optuna
+
+        optuna.logging.set_verbosity(optuna.logging.WARNING)
+        engine_seed = (self.seed * 1_000_003 + number) % (2**32)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # Optuna's ExperimentalWarning for these options
+            engine: optuna.samplers.BaseSampler
+            if self.search == "tpe":
+                engine = optuna.samplers.TPESampler(
+                    seed=engine_seed,
+                    multivariate=True,
+                    group=True,
+                    constant_liar=True,
+                    n_startup_trials=len(self.models) + 4,
+                    warn_independent_sampling=False,
+                )
+            else:
+                engine = optuna.samplers.RandomSampler(seed=engine_seed)
+            study = optuna.create_study(
+                direction="maximize" if self.goal == "maximize" else "minimize", sampler=engine
+            )
+            for trial in self._replayed(history, number):
+                study.add_trial(trial)
+            seen = {_key(r.params) for r in history if r.number < number}
+            params: dict[str, Any] = {}
+            for _ in range(_RETRIES):
+                live = study.ask()
+                params = self._define(Ask(_asker(live)))
+                if _key(params) not in seen:
+                    break
+                study.tell(live, state=optuna.trial.TrialState.FAIL)
+        return params
+
+
+def _asker(trial: Any) -> Any:
+    """A :class:`Ask` source that asks the live Optuna ``trial``."""
+    from optuna.distributions import CategoricalDistribution, IntDistribution
+
+    def source(name: str, scoped: str, d: Any) -> Any:
+        if isinstance(d, CategoricalDistribution):
+            return trial.suggest_categorical(scoped, d.choices)
+        if isinstance(d, IntDistribution):
+            return trial.suggest_int(scoped, d.low, d.high, log=d.log)
+        return trial.suggest_float(scoped, d.low, d.high, log=d.log)
+
+    return source

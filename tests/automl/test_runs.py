@@ -1,0 +1,189 @@
+"""Real AutoML sweeps (local worker processes) on scikit-learn's bundled datasets, read through a
+user's ``get_data()`` script: classification with explanations, regression ended by
+``experiment_exit_score``, and per-iteration timeouts."""
+
+from __future__ import annotations
+
+import json
+import logging
+from pathlib import Path
+from typing import Any
+
+import joblib
+import numpy as np
+import pytest
+
+import hpt
+from hpt.journal import read_journal
+
+BREAST_CANCER_WITH_NOISE = """
+import numpy as np
+import pandas as pd
+from sklearn.datasets import load_breast_cancer
+
+def get_data():
+    data = load_breast_cancer(as_frame=True)
+    X = data.data.copy()
+    X["noise"] = np.random.default_rng(0).normal(size=len(X))
+    return {"X": X, "y": data.target.to_numpy()}
+"""
+DIABETES = """
+from sklearn.datasets import load_diabetes
+
+def get_data():
+    X, y = load_diabetes(return_X_y=True)
+    return X, y
+"""
+SLOW = """
+from sklearn.datasets import make_classification
+
+def get_data():
+    X, y = make_classification(20000, 40, n_informative=10, random_state=0)
+    return {"X": X, "y": y}
+"""
+
+
+def sweep(tmp: Path, script: str, automl: dict[str, Any]) -> hpt.api.TuneResult:
+    tmp.mkdir(parents=True, exist_ok=True)
+    (tmp / "get_data.py").write_text(script)
+    result = hpt.tune(
+        {
+            "dataset": {"kind": "script", "script": str(tmp / "get_data.py")},
+            "features": {"sets": None},
+            "trainer": {"kind": "automl"},
+            "automl": {"n_cross_validations": 3, "max_concurrent_iterations": 2, **automl},
+        },
+        tmp / "run",
+    )
+    assert result is not None
+    return result
+
+
+@pytest.fixture(scope="session")
+def classification(tmp_path_factory: pytest.TempPathFactory) -> tuple[Any, list[str]]:
+    lines: list[str] = []
+
+    class Keep(logging.Handler):
+        def emit(self, record: logging.LogRecord) -> None:
+            lines.append(record.getMessage())
+
+    # SHAP (when shap is installed) costs a minute of numba compilation: not in this budget.
+    patch = pytest.MonkeyPatch()
+    patch.setattr("hpt.automl.explain.shap_importances", lambda *args: None)
+    handler = Keep()
+    logger = logging.getLogger("hpt")
+    old_level = logger.level
+    logger.addHandler(handler)
+    logger.setLevel(logging.INFO)
+    try:
+        result = sweep(
+            tmp_path_factory.mktemp("automl-classification"),
+            BREAST_CANCER_WITH_NOISE,
+            {
+                "task": "classification",
+                "primary_metric": "AUC_weighted",
+                "iterations": 3,
+                "allowed_models": ["logistic_regression", "decision_tree"],
+                "explain": True,
+            },
+        )
+    finally:
+        patch.undo()
+        logger.removeHandler(handler)
+        logger.setLevel(old_level)
+    return result, lines
+
+
+def test_classification_run_refits_and_saves_the_best_pipeline(
+    classification: tuple[Any, list[str]],
+) -> None:
+    result, _ = classification
+    trials = result.state.ordered()
+    assert len(trials) == 3 and all(t.status.value == "completed" for t in trials)
+    assert {t.params["model"] for t in trials} <= {"logistic_regression", "decision_tree"}
+    assert 0.9 < result.best_score_ <= 1.0  # AUC on breast cancer
+    model = joblib.load(result.run_dir / "model.joblib")
+    best = json.loads((result.run_dir / "best_pipeline.json").read_text())
+    assert best["params"] == result.best_params_
+    from sklearn.datasets import load_breast_cancer
+
+    X, y = load_breast_cancer(return_X_y=True, as_frame=True)
+    X["noise"] = 0.0
+    assert np.mean(model.predict(X) == y) > 0.9
+
+
+def test_the_live_table_is_the_seeds(classification: tuple[Any, list[str]]) -> None:
+    _, lines = classification
+    header = next(line for line in lines if "ITERATION" in line and "PIPELINE" in line)
+    assert header.split() == ["ITERATION", "PIPELINE", "DURATION", "METRIC", "BEST"]
+    rows = [line.split() for line in lines if line.split()[:1] in (["0"], ["1"], ["2"])]
+    assert len(rows) == 3
+    assert any(r[1:3] == ["StandardScaler", "LogisticRegression"] for r in rows)
+    for r in rows:
+        assert r[-3].count(":") == 2 and float(r[-1]) >= float(r[-2]) - 1e-9  # BEST is the max
+
+
+def test_explanations_rank_informative_features_above_noise(
+    classification: tuple[Any, list[str]],
+) -> None:
+    result, _ = classification
+    explained = json.loads((result.run_dir / "explanations.json").read_text())
+    overall = [e["feature"] for e in explained["overall"]]
+    importance = {e["feature"]: e["importance"] for e in explained["overall"]}
+    assert len(overall) == 31 and overall[0] != "noise"
+    assert overall.index("noise") >= 5
+    assert importance["noise"] < importance[overall[0]] / 2
+    assert set(explained["per_class"]) == {"0", "1"}
+    for ranking in explained["per_class"].values():
+        assert ranking[0]["feature"] != "noise"
+    csv_header = (result.run_dir / "explanations.csv").read_text().splitlines()[0]
+    assert csv_header == "feature,overall,class_0,class_1"
+
+
+def test_experiment_exit_score_ends_a_regression_run_early(tmp_path: Path) -> None:
+    blocked = [
+        "svm",
+        "knn",
+        "sgd",
+        "gradient_boosting",
+        "random_forest",
+        "extra_trees",
+        "xgboost",
+        "lightgbm",
+    ]
+    result = sweep(
+        tmp_path,
+        DIABETES,
+        {
+            "task": "regression",
+            "primary_metric": "normalized_root_mean_squared_error",
+            "iterations": 10,
+            "experiment_exit_score": 0.5,  # any sane model of diabetes is far below it
+            "max_concurrent_iterations": 1,
+            "blocked_models": blocked,
+        },
+    )
+    trials = result.state.ordered()
+    assert len(trials) == 1 and trials[0].status.value == "completed"
+    assert trials[0].params["model"] not in blocked
+    assert result.best_score_ < 0.5
+    assert result.end_reason == "stop_at_score=0.5 reached"
+    assert (result.run_dir / "model.joblib").exists()
+
+
+def test_iteration_timeout_stops_each_slow_iteration(tmp_path: Path) -> None:
+    result = sweep(
+        tmp_path,
+        SLOW,
+        {
+            "task": "classification",
+            "iterations": 1,
+            "iteration_timeout_minutes": 0.01,  # 0.6 s; a 40-tree forest on 20000 rows takes more
+            "max_concurrent_iterations": 1,
+            "allowed_models": ["random_forest"],
+        },
+    )
+    assert [t.status.value for t in result.state.ordered()] == ["timed_out"]
+    events = [e for e in read_journal(result.run_dir) if e["event"] == "timed_out"]
+    assert len(events) == 1 and "trial_timeout_minutes=0.01" in events[0]["error"]
+    assert result.best_estimator_ is None and result.end_reason == "max_total_runs=1 reached"

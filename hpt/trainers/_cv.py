@@ -4,14 +4,17 @@ import time
 import traceback
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 import numpy as np
 
 from hpt.events import error_type
-from hpt.trainers._base import Emit, ShouldStop, Trainer, TrialOutcome, TrialStopped
+from hpt.trainers._base import Emit, EmitFor, ShouldStop, Trainer, TrialOutcome, TrialStopped
 from hpt.trainers._boosting import fit_stoppable
 from hpt.trial import FoldResult, TrialSpec
+
+if TYPE_CHECKING:
+    from collections.abc import Mapping
 
 
 def _take(X: Any, rows: np.ndarray) -> Any:
@@ -90,6 +93,16 @@ class CrossValidationTrainer(Trainer):
     #: Whether ``run`` reports the running mean after each fold; False when ``_fit`` reports.
     reports_folds: ClassVar[bool] = True
 
+    #: Keep each fold's matrices for the next trial on this worker (``sweep.share_work``).
+    share_folds: bool = False
+
+    def fold_data(self, k: int) -> tuple[Any, np.ndarray, Any, np.ndarray]:
+        """Fold ``k``'s ``(X_train, y_train, X_test, y_test)``, built once per worker when
+        ``share_folds`` (see :func:`hpt.trainers._shared.fold_data`)."""
+        from hpt.trainers._shared import fold_data
+
+        return fold_data(self, k)
+
     @property
     def n_folds(self) -> int:
         return len(self.folds)
@@ -102,6 +115,14 @@ class CrossValidationTrainer(Trainer):
         """
         fit_stoppable(estimator, X, y, fit.should_stop)
 
+    def run_group(
+        self, spec: TrialSpec, emit_for: EmitFor, should_stop: ShouldStop
+    ) -> Mapping[str, TrialOutcome]:
+        """Members differing only in boosting rounds: one fit per fold (see hpt.trainers._shared)."""
+        from hpt.trainers._shared import run_nested
+
+        return run_nested(self, spec, emit_for, should_stop)
+
     def run(self, spec: TrialSpec, emit: Emit, should_stop: ShouldStop) -> TrialOutcome:
         from sklearn.base import clone
         from sklearn.metrics import check_scoring
@@ -112,14 +133,13 @@ class CrossValidationTrainer(Trainer):
         failed: list[int] = []
         errors: list[str] = []
         error_types: list[str] = []
-        for k, (train, test) in enumerate(self.folds):
+        for k in range(self.n_folds):
             if k in done:
                 continue
             if should_stop():
                 raise TrialStopped()
             estimator = clone(self.estimator).set_params(**dict(spec.params))
-            X_train, y_train = _take(self.X, train), self.y[train]
-            X_test, y_test = _take(self.X, test), self.y[test]
+            X_train, y_train, X_test, y_test = self.fold_data(k)
             fit = FoldFit(spec, k, X_test, y_test, emit, should_stop, interval)
             started = time.perf_counter()
             train_score: float | None = None

@@ -10,6 +10,7 @@ from __future__ import annotations
 import signal
 import subprocess
 import sys
+import threading
 import time
 from collections import Counter
 from collections.abc import Mapping, Sequence, Set
@@ -25,7 +26,7 @@ from xgboost import XGBClassifier, XGBRegressor
 
 import hpt
 from hpt.experiment import Experiment
-from hpt.journal import JOURNAL_NAME, read_journal
+from hpt.journal import read_journal
 from hpt.policies import StopReason, TerminationPolicy
 from hpt.state import SweepState
 from hpt.testing.memory import InMemoryLauncher
@@ -79,7 +80,9 @@ class StopTrials(TerminationPolicy):
         }
 
 
-def _config(model: dict[str, Any], grid: dict[str, Any], share: bool, **extra: Any) -> dict[str, Any]:
+def _config(
+    model: dict[str, Any], grid: dict[str, Any], share: bool, **extra: Any
+) -> dict[str, Any]:
     return {
         "dataset": {"kind": "sklearn", "name": "wine"},
         "features": {"sets": None},
@@ -92,6 +95,17 @@ def _config(model: dict[str, Any], grid: dict[str, Any], share: bool, **extra: A
         "refit": False,
         **extra,
     }
+
+
+def _gridsearch(estimator: Any, grid: dict[str, Any]) -> GridSearchCV:
+    """GridSearchCV on wine, fitted on a thread: XGBoost fits run about 3x slower on the main
+    thread than on any other on this loaded 2-core machine (its OpenMP pool lives there)."""
+    X, y = load_wine(return_X_y=True)
+    search = GridSearchCV(estimator, grid, scoring="neg_log_loss", cv=5, refit=False)
+    thread = threading.Thread(target=search.fit, args=(X, y))
+    thread.start()
+    thread.join()
+    return search
 
 
 def _tune(cfg: dict[str, Any], run_dir: Path) -> tuple[Any, list[TrialSpec], SweepState]:
@@ -114,8 +128,10 @@ MODELS = [
 def test_a_long_fit_truncated_predicts_bit_for_bit_what_a_short_fit_predicts(
     cls: Any, params: dict[str, Any]
 ) -> None:
-    X, y = load_diabetes(return_X_y=True) if "Regressor" in cls.__name__ else load_wine(
-        return_X_y=True
+    X, y = (
+        load_diabetes(return_X_y=True)
+        if "Regressor" in cls.__name__
+        else load_wine(return_X_y=True)
     )
     extra = {"n_jobs": 1} if cls.__module__.startswith("xgboost") else {}
     long = cls(n_estimators=30, random_state=0, **params, **extra).fit(X, y)
@@ -176,8 +192,7 @@ def test_shared_sweep_equals_the_unshared_sweep_and_gridsearchcv(
 ) -> None:
     shared, shared_specs, state = _tune(_config(model, grid, True), tmp_path / "shared")
     alone, alone_specs, _ = _tune(_config(model, grid, False), tmp_path / "alone")
-    X, y = load_wine(return_X_y=True)
-    search = GridSearchCV(estimator, grid, scoring="neg_log_loss", cv=5, refit=False).fit(X, y)
+    search = _gridsearch(estimator, grid)
 
     # 16 configurations in 8 attempts of 2 (the fits), each member its own trial.
     assert len(alone_specs) == 16 and not any(s.members for s in alone_specs)
@@ -296,6 +311,10 @@ KILL_SWEEP = [
     "search_space.max_depth=[2]",
     "search_space.subsample=[0.5,0.7]",
     "resources.max_concurrent_runs=1",
+    # The driver runs the trials on its own threads: SIGKILL ends it and its trials at once, as
+    # it does local workers (tests/test_resume.py kills sweeps with worker processes, sharing
+    # included, at many points); no worker start-up keeps the test short.
+    "compute._target_=hpt.testing.memory.InMemoryLauncher",
     "refit=false",
 ]
 
@@ -328,22 +347,18 @@ def test_kill_9_in_the_middle_of_a_shared_fit_then_resume_loses_no_journaled_fol
     before = SweepState.replay(read_journal(run_dir))
     kept = {(t.trial_id, k): f for t in before.ordered() for k, f in t.folds.items()}
     assert kept and not before.finished
-    resumed = subprocess.run(
-        [sys.executable, "-m", "hpt.cli", "resume", str(run_dir)],
-        cwd=tmp_path,
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
-    assert resumed.returncode == 0, resumed.stderr
+    CountingLauncher.specs = []  # resumed in this process: one interpreter start-up less
+    hpt.resume(run_dir, overrides=["compute._target_=tests.test_shared_work.CountingLauncher"])
+    # The interrupted members were grouped again, carrying the folds they had journaled.
+    resumed = [m for spec in CountingLauncher.specs for m in spec.members]
+    assert resumed and any(m.done_folds for m in resumed)
     events = read_journal(run_dir)
     after = SweepState.replay(events)
     assert after.finished and all(t.status is TrialStatus.COMPLETED for t in after.ordered())
     folds = Counter((e["trial_id"], e["fold"]) for e in events if e["event"] == "fold")
     assert max(folds.values()) == 1 and len(folds) == 4 * 5, "a journaled fold ran again"
     assert all(after.trials[tid].folds[k] == f for (tid, k), f in kept.items())
-    # The resumed attempts shared their fits again, and the results are GridSearchCV's.
-    X, y = load_wine(return_X_y=True)
+    # The results are GridSearchCV's.
     grid = {"n_estimators": [50, 100], "max_depth": [2], "subsample": [0.5, 0.7]}
     fixed = {
         "objective": "multi:softprob",
@@ -353,12 +368,8 @@ def test_kill_9_in_the_middle_of_a_shared_fit_then_resume_loses_no_journaled_fol
         "learning_rate": 0.1,
         "colsample_bylevel": 0.1,
     }
-    search = GridSearchCV(
-        XGBClassifier(random_state=0, n_jobs=1, **fixed), grid, scoring="neg_log_loss", cv=5, refit=False
-    ).fit(X, y)
+    search = _gridsearch(XGBClassifier(random_state=0, n_jobs=1, **fixed), grid)
     for trial in after.ordered():
         params = {k: trial.params[k] for k in grid}
         index = search.cv_results_["params"].index(params)
-        assert trial.value == pytest.approx(
-            search.cv_results_["mean_test_score"][index], abs=1e-9
-        )
+        assert trial.value == pytest.approx(search.cv_results_["mean_test_score"][index], abs=1e-9)

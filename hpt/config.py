@@ -149,6 +149,22 @@ class AutoMLConfig:
 
 
 @dataclass
+class SweepConfig:
+    """How the sweep loop runs trials (never what they compute: results do not depend on it).
+
+    ``share_work``: share exact work across trials (see ``hpt.trainers._shared``). Each worker
+    builds every fold's matrices once for all trials, and configurations that differ only in
+    ``n_estimators`` (XGBoost, LightGBM gbdt, scikit-learn gradient boosting; no early stopping,
+    no DART) run as one attempt: one fit per fold at the largest ``n_estimators``, each scored at
+    its own round count, bit-identical to separate fits. Each keeps its own trial id, journal
+    records and ``cv_results`` row; its ``fit_time`` is the shared fit's time split evenly across
+    the configurations it served. ``false`` fits every configuration from scratch.
+    """
+
+    share_work: bool = True
+
+
+@dataclass
 class HptConfig:
     name: str = "default"
     seed: int = 0
@@ -170,6 +186,7 @@ class HptConfig:
     )
     trainer: TrainerConfig = field(default_factory=TrainerConfig)
     tracking: TrackingConfig = field(default_factory=TrackingConfig)
+    sweep: SweepConfig = field(default_factory=SweepConfig)
     refit: bool = True
     automl: AutoMLConfig = field(default_factory=AutoMLConfig)
     experiment: Any = None

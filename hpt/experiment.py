@@ -218,6 +218,9 @@ class Experiment:
                 else ""
             )
             lines.append(f"trials: {trials}{fits}")
+            shared = _shared_plan_line(self, capacity or self.capacity)
+            if shared:
+                lines.append(shared)
         lines.append(f"metric: {self.metric} ({self.goal})")
         lines.append(f"policy: {type(self.policy).__name__} (interval unit: {self.interval_unit})")
         capacity = capacity or self.capacity
@@ -243,3 +246,10 @@ class Experiment:
 
         full = redact_config(self.cfg)
         return {k: full.get(k) for k in RESULT_KEYS}
+
+
+def _shared_plan_line(exp: Experiment, capacity: int | None) -> str | None:
+    """``"16 configurations, 40 fits instead of 80: n_estimators nested"`` when rounds nest."""
+    from hpt.trainers._shared import plan_line
+
+    return plan_line(exp, capacity)

@@ -25,7 +25,7 @@ from hpt.launcher import Launcher
 from hpt.results import ResultFiles, best_trial, cv_results
 from hpt.rundir import OutputDirError, RunDirLock, describe_os_error
 from hpt.state import SweepState
-from hpt.sweep import SweepLoop
+from hpt.sweep import SweepLoop, WorkSharing
 
 log = logging.getLogger("hpt")
 
@@ -117,6 +117,7 @@ class Session:
             goal=exp.goal,
             policy=exp.policy,
             callbacks=hooks,
+            sharing=_work_sharing(exp, self.launcher.capacity),
         )
         reason: str | None = None
         results: list[TuneResult] = []
@@ -200,6 +201,13 @@ def _end_hooks(hooks: Sequence[SweepCallback], state: SweepState, reason: str | 
             hook.on_end(state, reason)
         except Exception as err:
             log.warning("%s could not finish: %s", type(hook).__name__, err)
+
+
+def _work_sharing(exp: Experiment, capacity: int) -> WorkSharing | None:
+    """Nested boosting rounds for this sweep, if ``sweep.share_work`` and the model allow them."""
+    from hpt.trainers._shared import round_sharing
+
+    return round_sharing(exp, capacity)
 
 
 def open_session(

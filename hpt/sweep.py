@@ -10,10 +10,11 @@ import logging
 import time
 from collections import deque
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
 from hpt.callbacks import SweepCallback
 from hpt.errors import SweepAborted
+from hpt.events import ATTEMPT_FINAL, lost
 from hpt.journal import Journal
 from hpt.launcher import Launcher
 from hpt.limits import Limits
@@ -34,6 +35,19 @@ class _Running:
     started: float  # monotonic
     stop_kind: str | None = None  # terminated | timed_out | cancelled, once a stop was asked
     stop_reason: dict[str, Any] | None = None
+    attempt_id: str = ""  # the launcher's id of the attempt running this trial
+
+
+class WorkSharing(Protocol):
+    """Groups pending trials into one attempt with shared work (see hpt.trainers._shared)."""
+
+    @property
+    def look_ahead(self) -> int:
+        """How many proposals the sampler may be asked ahead of need (0: never)."""
+
+    def group(self, first: TrialSpec, pending: deque[TrialSpec]) -> TrialSpec:
+        """``first`` alone, or an attempt whose ``members`` are ``first`` and mates it takes out
+        of ``pending``."""
 
 
 @dataclass
@@ -52,7 +66,10 @@ class SweepLoop:
     goal: str
     policy: TerminationPolicy = field(default_factory=NoTerminationPolicy)
     callbacks: list[SweepCallback] = field(default_factory=list)
-    _running: dict[str, _Running] = field(default_factory=dict)
+    sharing: WorkSharing | None = None
+    _running: dict[str, _Running] = field(default_factory=dict)  # by trial id
+    # Attempts in flight, by the launcher's id: (attempt number, the trial ids it runs).
+    _attempts: dict[str, tuple[int, list[str]]] = field(default_factory=dict)
     _queue: deque[TrialSpec] = field(default_factory=deque)
     _exhausted: bool = False
     _abort: str | None = None
@@ -81,6 +98,9 @@ class SweepLoop:
     def _next_spec(self) -> TrialSpec | None:
         if self._queue:
             return self._queue.popleft()
+        return self._propose()
+
+    def _propose(self) -> TrialSpec | None:
         if self._exhausted or not self._budget_left():
             return None
         number = self.state.next_number
@@ -112,18 +132,59 @@ class SweepLoop:
             for t in self.state.ordered()
         )
 
+    def _next_attempt(self) -> TrialSpec | None:
+        """The next spec to start; with work sharing, grouped with its pending mates."""
+        spec = self._next_spec()
+        if spec is None or self.sharing is None:
+            return spec
+        while len(self._queue) < self.sharing.look_ahead:
+            ahead = self._propose()
+            if ahead is None:
+                break
+            self._queue.append(ahead)
+        return self.sharing.group(spec, self._queue)
+
     def _fill(self) -> None:
-        while len(self._running) < self.launcher.capacity and self._abort is None:
+        while len(self._attempts) < self.launcher.capacity and self._abort is None:
             if self._out_of_time() or self._reached:
                 return
-            spec = self._next_spec()
+            spec = self._next_attempt()
             if spec is None:
                 return
-            self._running[spec.trial_id] = _Running(spec, time.monotonic())
+            members = spec.members or (spec,)
+            now = time.monotonic()
+            for member in members:
+                self._running[member.trial_id] = _Running(member, now, attempt_id=spec.trial_id)
+            self._attempts[spec.trial_id] = (spec.attempt, [m.trial_id for m in members])
             self.launcher.start(spec)
 
     # -- events ------------------------------------------------------------------------------
     def _handle(self, event: dict[str, Any]) -> None:
+        """An attempt's final event ends each trial it ran: a shared attempt carries its other
+        members' final events in ``members``; a member it carries nothing for (the attempt was
+        lost) is lost with it."""
+        tid = str(event.get("trial_id"))
+        attempt = self._attempts.get(tid)
+        if (
+            event.get("event") not in ATTEMPT_FINAL
+            or attempt is None
+            or int(event.get("attempt", -1)) != attempt[0]
+        ):
+            self._handle_trial(event)
+            return
+        del self._attempts[tid]
+        carried = {str(m.get("trial_id")): m for m in event.get("members") or ()}
+        own = {k: v for k, v in event.items() if k != "members"}
+        for member in attempt[1]:
+            if member == tid:
+                self._handle_trial(own)
+            elif member in carried:
+                self._handle_trial(carried[member])
+            elif member in self._running:
+                reason = str(event.get("reason") or "its shared attempt ended without its result")
+                self._handle_trial(lost(member, self._running[member].spec.attempt, reason))
+
+    def _handle_trial(self, event: dict[str, Any]) -> None:
         kind = event.get("event")
         tid = str(event.get("trial_id"))
         running = self._running.get(tid)
@@ -252,21 +313,42 @@ class SweepLoop:
                 "rule": reason.rule,
             }
             self._record("stop_requested", trial_id=tid, reason=running.stop_reason)
-            self.launcher.stop(tid)
+            self._stop_trial(tid)
+
+    def _stop_trial(self, tid: str) -> None:
+        """Stop the attempt running ``tid``; a trial sharing its attempt with trials the policy
+        lets go on is terminated now instead (the shared fit goes on for them, and this trial's
+        later events are ignored: ordinary trials also report until their stop lands)."""
+        running = self._running[tid]
+        _, members = self._attempts[running.attempt_id]
+        going_on = [
+            m for m in members if m != tid and m in self._running and not self._running[m].stop_kind
+        ]
+        if not going_on:
+            self.launcher.stop(running.attempt_id)
+            return
+        del self._running[tid]
+        self._record(
+            "terminated", trial_id=tid, attempt=running.spec.attempt, reason=running.stop_reason
+        )
+        self._after_trial_end()
 
     def _enforce_time(self) -> None:
         timeout = self.limits.trial_timeout_minutes
         now = time.monotonic()
+        hard: set[str] = set()  # attempts to kill (once each: members share one)
         if timeout is not None:
-            for tid, running in list(self._running.items()):
+            for running in self._running.values():
                 if running.stop_kind is None and now - running.started >= timeout * 60:
                     running.stop_kind = "timed_out"
-                    self.launcher.stop(tid, hard=True)
+                    hard.add(running.attempt_id)
         if self._out_of_time() or self._abort is not None or self._reached:
-            for tid, running in list(self._running.items()):
+            for running in self._running.values():
                 if running.stop_kind in (None, "terminated"):
                     running.stop_kind = "cancelled"
-                    self.launcher.stop(tid, hard=True)
+                    hard.add(running.attempt_id)
+        for attempt_id in sorted(hard):
+            self.launcher.stop(attempt_id, hard=True)
 
     # -- main --------------------------------------------------------------------------------
     def run(self, prior_elapsed: float = 0.0) -> str:
@@ -276,7 +358,7 @@ class SweepLoop:
         self._reached = self._score_reached()
         while True:
             self._fill()
-            if not self._running:
+            if not self._attempts:
                 break
             for event in self.launcher.poll(POLL_SECONDS):
                 self._handle(event)

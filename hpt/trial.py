@@ -95,6 +95,11 @@ class TrialSpec:
 
     ``done_folds`` carries folds completed by an earlier attempt (after a resume) so the worker
     skips them; ``reported`` carries the metric values already reported, so intervals continue.
+
+    ``members`` is set when one attempt evaluates several trials with shared work (see
+    :mod:`hpt.trainers._shared`): each member is the spec of one trial (its own id, attempt,
+    params and done folds), and this spec is that of the member whose work is the largest (its
+    id is the attempt's id for the launcher). Empty for an ordinary attempt.
     """
 
     trial_id: str
@@ -103,9 +108,10 @@ class TrialSpec:
     params: Mapping[str, Any]
     done_folds: tuple[FoldResult, ...] = ()
     reported: tuple[float, ...] = ()
+    members: tuple[TrialSpec, ...] = ()
 
     def to_json(self) -> dict[str, Any]:
-        return {
+        data: dict[str, Any] = {
             "trial_id": self.trial_id,
             "number": self.number,
             "attempt": self.attempt,
@@ -113,6 +119,9 @@ class TrialSpec:
             "done_folds": [f.to_json() for f in self.done_folds],
             "reported": list(self.reported),
         }
+        if self.members:
+            data["members"] = [m.to_json() for m in self.members]
+        return data
 
     @classmethod
     def from_json(cls, data: Mapping[str, Any]) -> TrialSpec:
@@ -123,6 +132,7 @@ class TrialSpec:
             params=dict(data["params"]),
             done_folds=tuple(FoldResult.from_json(f) for f in data.get("done_folds", ())),
             reported=tuple(float(v) for v in data.get("reported", ())),
+            members=tuple(cls.from_json(m) for m in data.get("members", ())),
         )
 
 

@@ -1,7 +1,7 @@
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -9,6 +9,9 @@ from hpt.trial import TrialSpec
 
 Emit = Callable[[dict[str, Any]], None]
 """Sends one JSON-serialisable event to the driver (``{"event": "report", ...}``)."""
+
+EmitFor = Callable[[TrialSpec], Emit]
+"""The ``emit`` of one member of a shared attempt (its events tagged with the member's id)."""
 
 ShouldStop = Callable[[], bool]
 """Returns True once the driver asked this trial to stop; polled between folds/rounds."""
@@ -46,6 +49,18 @@ class Trainer(ABC):
     @abstractmethod
     def run(self, spec: TrialSpec, emit: Emit, should_stop: ShouldStop) -> TrialOutcome:
         """Evaluate ``spec.params``; events carry no trial id (the worker adds it)."""
+
+    def run_group(
+        self, spec: TrialSpec, emit_for: EmitFor, should_stop: ShouldStop
+    ) -> Mapping[str, TrialOutcome]:
+        """Evaluate every member of ``spec.members`` with shared work; outcomes by trial id.
+
+        Each member's events go through ``emit_for(member)`` exactly as :meth:`run` would emit
+        them for that member alone. Raising :class:`TrialStopped` stops every member; any other
+        exception fails every member. Trainers that cannot share work keep this default (the
+        driver only groups trials for trainers whose kind says it can).
+        """
+        raise NotImplementedError(f"{type(self).__name__} cannot evaluate trials with shared work")
 
     def setup(self) -> None:  # noqa: B027 - optional hook
         """Called once on the worker after unpickling (e.g. to set thread limits)."""

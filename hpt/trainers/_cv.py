@@ -4,7 +4,7 @@ import time
 import traceback
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 import numpy as np
 
@@ -12,15 +12,11 @@ from hpt._shipping import ShipsUserCode
 from hpt.events import error_type
 from hpt.trainers._base import Emit, ShouldStop, Trainer, TrialOutcome, TrialStopped
 from hpt.trainers._boosting import fit_stoppable
+from hpt.trainers._folds import fold_data
 from hpt.trial import FoldResult, TrialSpec
 
-
-def _take(X: Any, rows: np.ndarray) -> Any:
-    """Row subset of an array, sparse matrix, DataFrame or list, in its own type (scikit-learn's
-    ``_safe_indexing``, as its searches slice folds)."""
-    from sklearn.utils import _safe_indexing
-
-    return _safe_indexing(X, rows)
+if TYPE_CHECKING:
+    pass
 
 
 def build_scorers(primary: str, also: Sequence[str]) -> Any:
@@ -122,6 +118,14 @@ class CrossValidationTrainer(ShipsUserCode, Trainer):
     #: Whether ``run`` reports the running mean after each fold; False when ``_fit`` reports.
     reports_folds: ClassVar[bool] = True
 
+    #: Keep each fold's matrices for the next trial on this worker (``sweep.share_work``).
+    share_folds: bool = False
+
+    def fold_data(self, k: int) -> tuple[Any, np.ndarray, Any, np.ndarray]:
+        """Fold ``k``'s ``(X_train, y_train, X_test, y_test)``, built once per worker when
+        ``share_folds`` (see :func:`hpt.trainers._folds.fold_data`)."""
+        return fold_data(self, k)
+
     @property
     def n_folds(self) -> int:
         return len(self.folds)
@@ -163,8 +167,7 @@ class CrossValidationTrainer(ShipsUserCode, Trainer):
             if should_stop():
                 raise TrialStopped()
             estimator = clone(self.estimator).set_params(**dict(spec.params))
-            X_train, y_train = _take(self.X, train), self.y[train]
-            X_test, y_test = _take(self.X, test), self.y[test]
+            X_train, y_train, X_test, y_test = self.fold_data(k)
             w_train = w_test = None
             if self.sample_weight is not None:
                 w_train, w_test = self.sample_weight[train], self.sample_weight[test]

@@ -169,10 +169,11 @@ class CrossValidationKind(TrainerKind):
             "return_train_score": bool(cv_cfg.return_train_score),
             "sample_weight": getattr(dataset, "sample_weight", None),
         }
+        trainer: CrossValidationTrainer
         if exp.interval_unit == "round":
             from hpt.trainers._rounds import BoostingRoundTrainer
 
-            return BoostingRoundTrainer(
+            trainer = BoostingRoundTrainer(
                 estimator,
                 dataset.X,
                 dataset.y,
@@ -181,15 +182,19 @@ class CrossValidationKind(TrainerKind):
                 report_every=exp.report_every,
                 **kwargs,
             )
-        return CrossValidationTrainer(
-            estimator,
-            dataset.X,
-            dataset.y,
-            folds,
-            exp.metric,
-            also=also_metrics(exp.cfg),
-            **kwargs,
-        )
+        else:
+            trainer = CrossValidationTrainer(
+                estimator,
+                dataset.X,
+                dataset.y,
+                folds,
+                exp.metric,
+                also=also_metrics(exp.cfg),
+                **kwargs,
+            )
+        # sweep.share_work: each worker builds the folds' matrices once (hpt.trainers._shared).
+        trainer.share_folds = bool(OmegaConf.select(exp.cfg, "sweep.share_work", default=True))
+        return trainer
 
     def refit(self, exp: Experiment, dataset: Any, params: dict[str, Any], run_dir: Path) -> Any:
         from sklearn.base import clone

@@ -26,6 +26,7 @@ from hpt.results import ResultFiles, best_trial, cv_results
 from hpt.rundir import OutputDirError, RunDirLock, describe_os_error
 from hpt.state import SweepState
 from hpt.sweep import SweepLoop, WorkSharing
+from hpt.worker import nests
 
 log = logging.getLogger("hpt")
 
@@ -127,6 +128,8 @@ class Session:
             if self.resumed:
                 loop.requeue_unfinished()
             trainer = exp.kind.build(exp, self.dataset, run_dir)
+            if loop.sharing is not None and not nests(trainer):
+                loop.sharing = None  # a trainer with its own run/_fit: nesting would bypass it
             log.info("running on %s", self.launcher.describe())
             self.launcher.open(trainer)
             reason = loop.run(prior_elapsed=self.state.elapsed_seconds())

@@ -126,7 +126,24 @@ def _run_group(
     from hpt.trainers import CrossValidationTrainer
 
     if isinstance(trainer, CrossValidationTrainer):
-        from hpt.trainers._shared import run_nested
+        if nests(trainer):
+            from hpt.trainers._shared import run_nested
 
-        return run_nested(trainer, spec, emit_for, should_stop)
+            return run_nested(trainer, spec, emit_for, should_stop)
+        # A subclass with its own run/_fit: nesting would bypass them, so each member runs
+        # on its own, one after the other (results as unshared; only the grouping remains).
+        return {m.trial_id: trainer.run(m, emit_for(m), should_stop) for m in spec.members}
     return trainer.run_group(spec, emit_for, should_stop)
+
+
+def nests(trainer: Trainer) -> bool:
+    """Whether ``trainer`` evaluates members by nesting (hpt's own CV trainers, not a subclass
+    that changes how a trial runs or fits)."""
+    from hpt.trainers import CrossValidationTrainer
+    from hpt.trainers._rounds import BoostingRoundTrainer
+
+    cls = type(trainer)
+    return any(
+        cls.run is base.run and getattr(cls, "_fit", None) is base._fit
+        for base in (CrossValidationTrainer, BoostingRoundTrainer)
+    )

@@ -50,12 +50,15 @@ _SPLITTABLE = {
 
 # Folders whose tests share session-scoped services (a SparkContext, sshd + an image, Chromium).
 _SHARED_DIRS = ("spark", "remote", "report")
+# Files that build hpt's wheel in the checkout (setuptools' build/ dir is not safe to share).
+_SHARED_FILES = {"tests/test_packaging.py": "remote"}
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     for item in items:
         path = Path(str(item.path)).resolve().relative_to(REPO).as_posix()
         shared = next((d for d in _SHARED_DIRS if path.startswith(f"tests/{d}/")), None)
+        shared = shared or _SHARED_FILES.get(path)
         if shared is not None:
             item.add_marker(pytest.mark.xdist_group(shared))
         elif path not in _SPLITTABLE:

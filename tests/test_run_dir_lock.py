@@ -117,11 +117,11 @@ def test_an_output_dir_that_cannot_be_made_is_one_line(tmp_path: Path) -> None:
 
 @pytest.fixture
 def small_disk(tmp_path: Path) -> Iterator[Path]:
-    """A 40 KiB tmpfs: room for the run dir's first few dozen trials."""
+    """A 200 KiB tmpfs: room for the run dir's first few dozen trials."""
     mount = tmp_path / "small"
     mount.mkdir()
     done = subprocess.run(
-        ["mount", "-t", "tmpfs", "-o", "size=40k", "tmpfs", str(mount)], capture_output=True
+        ["mount", "-t", "tmpfs", "-o", "size=200k", "tmpfs", str(mount)], capture_output=True
     )
     if done.returncode != 0:
         pytest.skip(f"cannot mount a tmpfs here: {done.stderr.decode().strip()}")
@@ -138,7 +138,7 @@ def test_a_disk_that_fills_mid_sweep_ends_in_one_line_and_resumes(
     args = [
         "experiment=quick",
         "dataset=iris",
-        "resources.max_total_runs=120",
+        "resources.max_total_runs=400",
         "search_space.max_depth='quniform(1, 100, 1)'",
         "cv.n_splits=2",
         "refit=false",

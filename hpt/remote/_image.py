@@ -14,6 +14,7 @@ import hashlib
 import importlib.metadata
 import logging
 import shlex
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -91,9 +92,23 @@ def build_wheel(settings: DsvmSettings, dest: Path) -> Path:
         command.append("--no-build-isolation")
     except ImportError:
         pass
-    done = subprocess.run(
-        [*command, str(checkout)], capture_output=True, text=True, timeout=300, check=False
-    )
+    with tempfile.TemporaryDirectory(prefix="hpt-wheel-src-") as source:
+        # Build from a clean copy: setuptools' in-tree build/ dir is not safe to share with
+        # another build of the same checkout (two prepares, a test run) or to find stale.
+        copy = Path(source) / "hpt"
+        copy.mkdir()
+        for name in ("pyproject.toml", "README.md"):
+            shutil.copy2(checkout / name, copy / name)
+        for name in ("hpt", "launchers", "conf"):
+            shutil.copytree(
+                checkout / name,
+                copy / name,
+                symlinks=True,
+                ignore=shutil.ignore_patterns("__pycache__", "*.pyc"),
+            )
+        done = subprocess.run(
+            [*command, str(copy)], capture_output=True, text=True, timeout=300, check=False
+        )
     wheels = sorted(dest.glob("hpt-*.whl"))
     if done.returncode != 0 or not wheels:
         raise HptError(f"building hpt's wheel failed: {done.stderr.strip()[-500:]}")

@@ -14,7 +14,7 @@ from typing import Any
 
 from omegaconf import DictConfig, OmegaConf
 
-from hpt.config import as_config
+from hpt.config import as_config, config_differences
 from hpt.errors import ConfigError, HptError
 from hpt.experiment import Experiment
 from hpt.journal import read_journal
@@ -98,23 +98,6 @@ def _without_replaced_groups(previous: list[str], overrides: list[str]) -> list[
 
     groups = {key(o) for o in overrides if "=" in o and "." not in key(o)}
     return [o for o in previous if key(o).split(".", 1)[0] not in groups]
-
-
-def config_differences(old: Any, new: Any, prefix: str = "") -> list[str]:
-    """Human-readable differences between two plain config trees (``key: old -> new``)."""
-    if isinstance(old, dict) and isinstance(new, dict):
-        out: list[str] = []
-        for key in sorted(set(old) | set(new), key=str):
-            path = f"{prefix}.{key}" if prefix else str(key)
-            if key not in old:
-                if new[key] is not None:  # a key newer than the sweep, left at its default
-                    out.append(f"{path}: added {new[key]!r}")
-            elif key not in new:
-                out.append(f"{path}: removed (was {old[key]!r})")
-            else:
-                out.extend(config_differences(old[key], new[key], path))
-        return out
-    return [] if old == new else [f"{prefix}: {old!r} -> {new!r}"]
 
 
 def _resume_budget(state: SweepState, exp: Experiment, extend: int | None) -> int | None:

@@ -219,3 +219,20 @@ RESULT_KEYS: tuple[str, ...] = (
     "seed",
     "policy",
 )
+
+
+def config_differences(old: Any, new: Any, prefix: str = "") -> list[str]:
+    """Human-readable differences between two plain config trees (``key: old -> new``)."""
+    if isinstance(old, dict) and isinstance(new, dict):
+        out: list[str] = []
+        for key in sorted(set(old) | set(new), key=str):
+            path = f"{prefix}.{key}" if prefix else str(key)
+            if key not in old:
+                if new[key] is not None:  # a key newer than the sweep, left at its default
+                    out.append(f"{path}: added {new[key]!r}")
+            elif key not in new:
+                out.append(f"{path}: removed (was {old[key]!r})")
+            else:
+                out.extend(config_differences(old[key], new[key], path))
+        return out
+    return [] if old == new else [f"{prefix}: {old!r} -> {new!r}"]

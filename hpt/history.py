@@ -19,6 +19,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+from hpt.config import config_differences
 from hpt.errors import ConfigError
 from hpt.journal import JOURNAL_NAME, read_journal
 from hpt.rundir import lock_holder
@@ -166,22 +167,6 @@ def fail(err: BaseException, code: int = 2) -> int:
         raise err
     sys.stderr.write(f"hpt: error: {err}\n")
     return code
-
-
-def config_differences(old: Any, new: Any, prefix: str = "") -> list[str]:
-    """``key: old -> new`` lines between two plain config trees (as :mod:`hpt.api`'s resume)."""
-    if isinstance(old, dict) and isinstance(new, dict):
-        out: list[str] = []
-        for key in sorted(set(old) | set(new), key=str):
-            path = f"{prefix}.{key}" if prefix else str(key)
-            if key not in old:
-                out.append(f"{path}: added {new[key]!r}")
-            elif key not in new:
-                out.append(f"{path}: removed (was {old[key]!r})")
-            else:
-                out.extend(config_differences(old[key], new[key], path))
-        return out
-    return [] if old == new else [f"{prefix}: {old!r} -> {new!r}"]
 
 
 def _run_dir_arg(value: str) -> Path:

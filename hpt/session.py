@@ -24,7 +24,7 @@ from hpt.journal import Journal
 from hpt.launcher import Launcher
 from hpt.results import ResultFiles, best_trial, cv_results
 from hpt.rundir import OutputDirError, RunDirLock, describe_os_error
-from hpt.state import SweepState
+from hpt.state import SweepState, TrialState
 from hpt.sweep import SweepLoop, WorkSharing
 from hpt.worker import nests
 
@@ -167,32 +167,46 @@ class Session:
             self.lock.release()
 
     def _finish(self, reason: str) -> TuneResult:
-        exp, state = self.exp, self.state
-        n_folds = exp.n_folds
-        train_score = bool(n_folds and exp.cfg.cv.return_train_score)
-        results = (
-            cv_results(state, exp.space.names, n_folds, train_score=train_score) if n_folds else {}
-        )
-        best = best_trial(state, exp.goal)
-        best_estimator = None
-        best_index = None
-        if best is not None and n_folds:
-            ids = list(results.get("trial_id", []))
-            best_index = ids.index(best.trial_id) if best.trial_id in ids else None
-        if best is not None and bool(exp.cfg.refit) and self.dataset is not None:
-            best_estimator = exp.kind.refit(exp, self.dataset, dict(best.params), self.run_dir)
-        return TuneResult(
-            run_dir=self.run_dir,
-            metric=exp.metric,
-            cv_results_=results,
-            best_params_=None if best is None else dict(best.params),
-            best_score_=None if best is None else best.value,
-            best_index_=best_index,
-            best_trial_id=None if best is None else best.trial_id,
-            best_estimator_=best_estimator,
-            state=state,
-            end_reason=reason,
-        )
+        exp = self.exp
+
+        def refit(best: TrialState) -> Any:
+            if not (bool(exp.cfg.refit) and self.dataset is not None):
+                return None
+            return exp.kind.refit(exp, self.dataset, dict(best.params), self.run_dir)
+
+        return tune_result(exp, self.run_dir, self.state, reason, refit)
+
+
+def tune_result(
+    exp: Experiment,
+    run_dir: Path,
+    state: SweepState,
+    reason: str,
+    estimator_for: Callable[[TrialState], Any],
+) -> TuneResult:
+    """The :class:`TuneResult` of ``state``; ``estimator_for(best)`` gives the best estimator."""
+    n_folds = exp.n_folds
+    train_score = bool(n_folds and exp.cfg.cv.return_train_score)
+    results = (
+        cv_results(state, exp.space.names, n_folds, train_score=train_score) if n_folds else {}
+    )
+    best = best_trial(state, exp.goal)
+    best_index = None
+    if best is not None and n_folds:
+        ids = list(results.get("trial_id", []))
+        best_index = ids.index(best.trial_id) if best.trial_id in ids else None
+    return TuneResult(
+        run_dir=run_dir,
+        metric=exp.metric,
+        cv_results_=results,
+        best_params_=None if best is None else dict(best.params),
+        best_score_=None if best is None else best.value,
+        best_index_=best_index,
+        best_trial_id=None if best is None else best.trial_id,
+        best_estimator_=None if best is None else estimator_for(best),
+        state=state,
+        end_reason=reason,
+    )
 
 
 def _end_hooks(hooks: Sequence[SweepCallback], state: SweepState, reason: str | None) -> None:

@@ -29,8 +29,8 @@ from hpt.remote._base import REMOTE_FILE, Detached, RemoteDied, RemoteStatus, Re
 from hpt.remote._mirror import fetch_results, pull_journal, read_remote_journal
 from hpt.remote._settings import DsvmSettings
 from hpt.remote._ssh import Ssh, Unreachable
-from hpt.results import best_trial, cv_results
-from hpt.session import TuneResult, default_callbacks, held_lock
+from hpt.results import best_trial
+from hpt.session import TuneResult, default_callbacks, held_lock, tune_result
 from hpt.state import SweepState
 
 log = logging.getLogger("hpt")
@@ -454,31 +454,13 @@ def status_of(state: SweepState, what: str, detail: str, tail: list[str]) -> Rem
 
 def result_of(run_dir: Path, exp: Experiment, state: SweepState) -> TuneResult:
     """The :class:`TuneResult` of a mirrored run dir (the model is the remote refit's)."""
-    n_folds = exp.n_folds
-    train_score = bool(n_folds and exp.cfg.cv.return_train_score)
-    results = (
-        cv_results(state, exp.space.names, n_folds, train_score=train_score) if n_folds else {}
-    )
-    best = best_trial(state, exp.goal)
-    best_index = None
-    if best is not None and n_folds:
-        ids = list(results.get("trial_id", []))
-        best_index = ids.index(best.trial_id) if best.trial_id in ids else None
-    model = run_dir / "model.joblib"
-    estimator = None
-    if model.exists():
+
+    def saved_model(_best: Any) -> Any:
+        model = run_dir / "model.joblib"
+        if not model.exists():
+            return None
         import joblib
 
-        estimator = joblib.load(model)
-    return TuneResult(
-        run_dir=run_dir,
-        metric=exp.metric,
-        cv_results_=results,
-        best_params_=None if best is None else dict(best.params),
-        best_score_=None if best is None else best.value,
-        best_index_=best_index,
-        best_trial_id=None if best is None else best.trial_id,
-        best_estimator_=estimator,
-        state=state,
-        end_reason=state.end_reason or "finished",
-    )
+        return joblib.load(model)
+
+    return tune_result(exp, run_dir, state, state.end_reason or "finished", saved_model)

@@ -51,21 +51,11 @@ def load(name: str) -> tuple[Any, np.ndarray]:
         return datasets.make_friedman1(5000, n_features=30, noise=3.0, random_state=0)
     from omegaconf import OmegaConf
 
+    from hpt.config import DatasetConfig
     from hpt.data import load_dataset
 
     data = load_dataset(
-        OmegaConf.create(
-            {
-                "kind": "talkingdata",
-                "path": None,
-                "n_devices": 20000,
-                "seed": 0,
-                "compress": False,
-                "sample_rows": None,
-                "name": None,
-                "target": None,
-            }
-        ),
+        OmegaConf.structured(DatasetConfig(kind="talkingdata", n_devices=20000, seed=0)),
         OmegaConf.create({"sets": ["brand_model", "weekday", "hour", "weekday_hour"]}),
     )
     return data.X, data.y

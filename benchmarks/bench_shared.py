@@ -15,6 +15,7 @@ alike: (1) hpt ``compute=local`` with 2 workers and ``sweep.share_work=true`` (t
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 import tempfile
 import time
@@ -24,17 +25,36 @@ import numpy as np
 from bench_local import GRID, make_data, run_gridsearch
 
 
+def _dataset(n_devices: int, work: Path) -> dict[str, object]:
+    return {
+        "kind": "talkingdata",
+        "n_devices": n_devices,
+        "seed": 0,
+        "path": str(work / "talkingdata"),
+    }
+
+
+FEATURES = {"sets": ["brand_model", "weekday", "hour", "weekday_hour"]}
+
+
+def prime_feature_cache(n_devices: int, work: Path) -> None:
+    """Compute hpt's feature matrix once, before any timing: every hpt row then maps it from the
+    cache, as a second sweep on the same data does (GridSearchCV gets the matrix in memory)."""
+    from omegaconf import OmegaConf
+
+    from hpt.config import DatasetConfig
+    from hpt.data import load_dataset
+
+    schema = OmegaConf.structured(DatasetConfig)
+    load_dataset(OmegaConf.merge(schema, _dataset(n_devices, work)), OmegaConf.create(FEATURES))
+
+
 def run_hpt(n_devices: int, work: Path, share: bool) -> tuple[float, list[float]]:
     import hpt
 
     cfg = {
-        "dataset": {
-            "kind": "talkingdata",
-            "n_devices": n_devices,
-            "seed": 0,
-            "path": str(work / "talkingdata"),
-        },
-        "features": {"sets": ["brand_model", "weekday", "hour", "weekday_hour"]},
+        "dataset": _dataset(n_devices, work),
+        "features": FEATURES,
         "model": {"_target_": "xgboost.XGBClassifier", "random_state": 0, "n_jobs": 1},
         "search_space": GRID,
         "metric": {"primary_metric": "neg_log_loss"},
@@ -66,7 +86,9 @@ def main() -> int:
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         work = Path(tmp)
+        os.environ["HPT_DATA_DIR"] = str(work / "hpt-data")  # a feature cache of this run only
         X, y = make_data(args.n_devices, work)
+        prime_feature_cache(args.n_devices, work)
         print(f"# data: n_devices={args.n_devices}, X {X.shape}, {len(set(y))} classes")  # type: ignore[attr-defined]
         times: dict[str, list[float]] = {way: [] for way in WAYS}
         scores: dict[str, list[float]] = {}

@@ -350,6 +350,7 @@ def cmd_best(argv: list[str]) -> int:
     print(f"best {metric.get('primary_metric')}: {_value(best.value)} (trial {best.trial_id})")
     for key, value in sorted(best.params.items()):
         print(f"  {key}: {value!r}")
+    _print_refit_model(run_dir)
     print("re-run exactly this configuration:")
     print("  hpt " + " ".join(shlex.quote(o) for o in overrides))
     if not (run_dir / ".hydra" / "overrides.yaml").exists():
@@ -357,6 +358,24 @@ def cmd_best(argv: list[str]) -> int:
             "  (the sweep was started from Python: apply the search_space overrides to its config)"
         )
     return 0
+
+
+def _print_refit_model(run_dir: Path) -> None:
+    """The refit model's file, the AutoML pipeline and its top features, when the run has them."""
+    from hpt.report._model import collect_model
+
+    model = collect_model(run_dir)
+    if model["pipeline"]:
+        print(f"pipeline: {model['pipeline']}")
+    if model["model_file"]:
+        print(f"fitted on all rows: {run_dir / model['model_file']}")
+    explanations = model["explanations"]
+    if explanations and explanations["overall"]:
+        top = ", ".join(
+            f"{e['feature']} ({e['importance']:.3g})" for e in explanations["overall"][:5]
+        )
+        print(f"most important ({explanations['method']}): {top}")
+        print(f"  all of them: {run_dir / 'explanations.csv'}")
 
 
 def cmd_compare(argv: list[str]) -> int:

@@ -16,6 +16,7 @@ from typing import Any
 from hpt.history import saved_config, short_target, sweep_status
 from hpt.journal import read_journal
 from hpt.report._environment import read_environment
+from hpt.report._model import collect_model
 from hpt.results import best_trial
 from hpt.secrets import REDACTED, SECRET_KEY
 from hpt.state import SweepState, TrialState
@@ -252,4 +253,5 @@ def collect(run_dir: Path) -> dict[str, Any]:
         "sessions": sessions,
         "config": _plain(config),
         "environment": read_environment(run_dir),
+        "model": collect_model(run_dir),
     }

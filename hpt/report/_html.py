@@ -11,6 +11,7 @@ from importlib import resources
 from typing import Any
 
 from hpt.progress import format_duration as _hms
+from hpt.report._model import render_model
 
 
 def format_duration(seconds: Any) -> str:
@@ -197,6 +198,7 @@ SECTIONS = (
     ("best-so-far", "Best so far over time"),
     ("parallel", "Hyperparameters vs metric (parallel coordinates)"),
     ("folds", "Per-fold scores of the top trials"),
+    ("model", "Best model and explanations"),
     ("audit", "Early-termination audit"),
     ("failures", "Failures"),
     ("config", "Resolved config (secrets redacted)"),
@@ -213,6 +215,7 @@ def render(d: dict[str, Any]) -> str:
         "best-so-far": '<div class="plot" id="plot-best"></div>',
         "parallel": '<div class="plot" id="plot-parallel"></div>',
         "folds": '<div class="plot" id="plot-folds"></div>',
+        "model": render_model(d["model"]),
         "audit": _audit(d),
         "failures": _failures(d),
         "config": _config(d),

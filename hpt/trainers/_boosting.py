@@ -7,12 +7,14 @@ stop takes one round, not a whole fit. The round hooks only read; they never cha
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Callable, Mapping
 from typing import Any
 
 import numpy as np
 
 from hpt.trainers._base import ShouldStop, TrialStopped
+from hpt.trainers._streamed import FoldRows, streamed_xgboost
 
 # A round hook: (rounds trained so far, 1-based; the library's evaluation log) -> None.
 _RoundHook = Callable[[int, Any], None]
@@ -102,7 +104,12 @@ def _fit_xgboost(
     for name, value in overrides.items():
         setattr(estimator, name, value)
     try:
-        estimator.fit(X, y, **dict(fit_kwargs or {}))
+        kwargs = dict(fit_kwargs or {})
+        streamed = isinstance(X, FoldRows) or any(
+            isinstance(data, FoldRows) for data, _ in kwargs.get("eval_set") or ()
+        )
+        with streamed_xgboost(estimator) if streamed else contextlib.nullcontext():
+            estimator.fit(X, y, **kwargs)
     finally:
         for name, value in saved.items():
             setattr(estimator, name, value)
@@ -125,6 +132,8 @@ def fit_stoppable(
     """
     library = boosting_library(estimator)
     params = dict(fit_params or {})
+    if library != "xgboost" and isinstance(X, FoldRows):  # only XGBoost reads streamed rows
+        X = X.materialize()
     if library is None:
         estimator.fit(X, y, **params)
         return

@@ -13,6 +13,7 @@ from hpt.events import error_type
 from hpt.trainers._base import Emit, ShouldStop, Trainer, TrialOutcome, TrialStopped
 from hpt.trainers._boosting import fit_stoppable
 from hpt.trainers._folds import fold_data
+from hpt.trainers._streamed import for_scoring
 from hpt.trial import FoldResult, TrialSpec
 
 if TYPE_CHECKING:
@@ -143,7 +144,7 @@ class CrossValidationTrainer(ShipsUserCode, Trainer):
     ) -> tuple[float, dict[str, float] | None]:
         """The primary score, and every score by name when there are several metrics."""
         kwargs = {} if weight is None else {"sample_weight": weight}
-        value = scorer(estimator, X, y, **kwargs)
+        value = scorer(for_scoring(estimator, X), X, y, **kwargs)
         if isinstance(value, dict):
             scores = {str(k): float(v) for k, v in value.items()}
             return scores[self.scoring], scores

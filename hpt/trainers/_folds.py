@@ -43,12 +43,23 @@ def fold_data(trainer: CrossValidationTrainer, k: int) -> tuple[Any, np.ndarray,
     With ``trainer.share_folds`` they are built once per worker and handed to every later trial
     (row selection is deterministic and no estimator here writes into its input, so a reused
     matrix is the one a rebuild would give), unless the folds would take more than
-    :data:`FOLD_CACHE_BYTES`.
+    :data:`FOLD_CACHE_BYTES`. Folds of a large dense table for an XGBoost model are not copied
+    at all: they are :class:`~hpt.trainers._streamed.FoldRows` (see :mod:`hpt.trainers._streamed`).
     """
+    from hpt.trainers._boosting import boosting_library
+    from hpt.trainers._streamed import FoldRows, should_stream
+
+    train, test = trainer.folds[k]
+    if should_stream(trainer.X, boosting_library(trainer.estimator)):
+        return (
+            FoldRows(trainer.X, train),
+            trainer.y[train],
+            FoldRows(trainer.X, test),
+            trainer.y[test],
+        )
     cache = _FOLD_CACHE.get(trainer) if trainer.share_folds else None
     if cache is not None and k in cache:
         return cache[k]
-    train, test = trainer.folds[k]
     data = (_take(trainer.X, train), trainer.y[train], _take(trainer.X, test), trainer.y[test])
     if trainer.share_folds and _nbytes(trainer.X) * trainer.n_folds <= FOLD_CACHE_BYTES:
         _FOLD_CACHE.setdefault(trainer, {})[k] = data

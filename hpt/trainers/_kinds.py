@@ -194,6 +194,7 @@ class CrossValidationKind(TrainerKind):
             )
         # sweep.share_work: each worker builds the folds' matrices once (hpt.trainers._shared).
         trainer.share_folds = bool(OmegaConf.select(exp.cfg, "sweep.share_work", default=True))
+        _note_streaming(dataset.X, estimator)
         return trainer
 
     def refit(self, exp: Experiment, dataset: Any, params: dict[str, Any], run_dir: Path) -> Any:
@@ -243,3 +244,17 @@ class ScriptKind(TrainerKind):
 
     def worker_modules(self, exp: Experiment) -> list[str]:
         return []
+
+
+def _note_streaming(X: Any, estimator: Any) -> None:
+    from hpt.trainers._boosting import boosting_library
+    from hpt.trainers._streamed import should_stream
+
+    if should_stream(X, boosting_library(estimator)):
+        log.info(
+            "folds of the %d x %d %s table (%.2f GB) go to XGBoost in row chunks, not copied "
+            "(hpt.trainers._streamed)",
+            *X.shape,
+            X.dtype,
+            X.nbytes / 1e9,
+        )

@@ -140,6 +140,27 @@ def test_explanations_rank_informative_features_above_noise(
     assert csv_header == "feature,overall,class_0,class_1"
 
 
+def test_the_report_and_hpt_best_show_the_best_pipeline_and_its_explanations(
+    classification: tuple[Any, list[str]], capsys: pytest.CaptureFixture[str]
+) -> None:
+    from hpt.history import cmd_best
+
+    result, _ = classification
+    explained = json.loads((result.run_dir / "explanations.json").read_text())
+    top = explained["overall"][0]["feature"]
+    pipeline = json.loads((result.run_dir / "best_pipeline.json").read_text())["pipeline"]
+    report = (result.run_dir / "report.html").read_text()
+    section = report[report.index('<section id="model">') :]
+    section = section[: section.index("</section>")]
+    assert pipeline in section and "model.joblib" in section
+    assert f"<td>{top}</td>" in section and "class 1" in section
+    assert cmd_best([str(result.run_dir)]) == 0
+    out = capsys.readouterr().out
+    assert f"pipeline: {pipeline}" in out
+    assert f"fitted on all rows: {result.run_dir / 'model.joblib'}" in out
+    assert f"most important (permutation): {top} (" in out
+
+
 def test_experiment_exit_score_ends_a_regression_run_early(tmp_path: Path) -> None:
     blocked = [
         "svm",

@@ -34,6 +34,7 @@ from hpt.trainers._boosting import (
     fit_stoppable,
 )
 from hpt.trainers._shared._nesting import ROUNDS_PARAM, Truncated
+from hpt.trainers._streamed import for_scoring
 from hpt.trial import FoldResult, TrialSpec
 
 if TYPE_CHECKING:
@@ -147,9 +148,13 @@ def _score(
     try:
         scorer = check_scoring(model, scoring=trainer.scoring)
         started = time.perf_counter()
-        test_score = float(scorer(model, X_test, y_test))
+        test_score = float(scorer(for_scoring(model, X_test), X_test, y_test))
         score_time = time.perf_counter() - started
-        train_score = float(scorer(model, X_train, y_train)) if trainer.return_train_score else None
+        train_score = (
+            float(scorer(for_scoring(model, X_train), X_train, y_train))
+            if trainer.return_train_score
+            else None
+        )
     except Exception as err:
         if isinstance(trainer.error_score, str):
             raise

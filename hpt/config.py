@@ -39,7 +39,9 @@ class DatasetConfig:
     compress: bool = False
     sample_rows: int | None = None
     cache_features: bool = True  # keep computed feature matrices under $HPT_DATA_DIR
-    dtype: str = "float64"  # float32: half the memory; exact for XGBoost (it trains on float32)
+    # auto: float32 for an XGBoost model (exact: XGBoost trains on float32; half the memory),
+    # float64 for any other model; or float64 / float32 as asked.
+    dtype: str = "auto"
     # Azure Blob. Secrets must come from ${oc.env:...}; see hpt.secrets.
     # Columns of a file dataset that are not features: per-row fit/score weights, CV groups.
     weight: str | None = None

@@ -19,6 +19,7 @@ from sklearn.model_selection import GridSearchCV, StratifiedKFold
 from xgboost import XGBClassifier, XGBRegressor
 
 import hpt
+from hpt.data._load import dtype_for
 from hpt.trainers._boosting import fit_stoppable
 from hpt.trainers._streamed import ChunkedPredictions, FoldRows, should_stream
 
@@ -35,6 +36,18 @@ def _digits_with_gaps() -> tuple[np.ndarray, np.ndarray]:
     X = X.astype(np.float64)
     X[np.random.default_rng(0).random(X.shape) < 0.05] = np.nan  # missing values stream too
     return X, y
+
+
+def test_dtype_auto_is_float32_for_xgboost_only() -> None:
+    from omegaconf import OmegaConf
+    from sklearn.linear_model import LogisticRegression
+
+    auto = OmegaConf.create({"dtype": "auto"})
+    assert dtype_for(auto, XGBClassifier()) == "float32"
+    assert dtype_for(auto, XGBRegressor()) == "float32"
+    assert dtype_for(auto, LogisticRegression()) == "float64"
+    assert dtype_for(auto, None) == "float64"
+    assert dtype_for(OmegaConf.create({"dtype": "float64"}), XGBClassifier()) == "float64"
 
 
 def test_only_large_dense_tables_for_xgboost_are_streamed(small_chunks: None) -> None:
@@ -152,7 +165,8 @@ def test_a_streamed_sweep_equals_gridsearchcv(
     cfg = _digits_config(tmp_path, **extra)
     with caplog.at_level(logging.INFO, logger="hpt"):
         result = hpt.tune(cfg, run_dir=tmp_path / "run")
-    assert "1797 x 64 float64 table (0.00 GB) go to XGBoost in row chunks" in caplog.text
+    # dataset.dtype=auto: float32 for an XGBoost model, with GridSearchCV's float64 scores.
+    assert "1797 x 64 float32 table (0.00 GB) go to XGBoost in row chunks" in caplog.text
     search = _gridsearch(cfg)
     order = [search.cv_results_["params"].index(p) for p in result.cv_results_["params"]]
     for key in ("mean_test_score", *(f"split{k}_test_score" for k in range(3))):

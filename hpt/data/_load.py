@@ -24,7 +24,7 @@ from hpt.errors import ConfigError
 __all__ = ["KINDS", "SKLEARN_DATASETS", "Dataset", "check_dataset", "data_home", "load_dataset"]
 
 KINDS = ("talkingdata", "sklearn", "file")
-_DTYPES = ("float64", "float32")
+_DTYPES = ("auto", "float64", "float32")
 
 
 @dataclass(frozen=True)
@@ -49,6 +49,24 @@ def _sets(features: Any) -> list[str] | None:
     return list(features.sets) if features.sets is not None else None
 
 
+def _dtype(cfg: Any, override: str | None = None) -> str:
+    """The matrix's dtype: ``override`` (see :func:`dtype_for`), else ``dataset.dtype`` with
+    ``auto`` read as float64."""
+    dtype = override or str(cfg.get("dtype") or "auto")
+    return "float64" if dtype == "auto" else dtype
+
+
+def dtype_for(cfg: Any, estimator: Any) -> str:
+    """The matrix's dtype for a sweep of ``estimator``: ``dtype: auto`` is float32 for an XGBoost
+    model, whose training and predictions read float32 values anyway (so every result is the
+    same, in half the memory), and float64 for any other model."""
+    dtype = str(cfg.get("dtype") or "auto")
+    if dtype != "auto":
+        return dtype
+    module = type(estimator).__module__ if estimator is not None else ""
+    return "float32" if module.startswith("xgboost") else "float64"
+
+
 def check_dataset(cfg: Any, features: Any) -> None:
     """Cheap checks run before anything starts: the config is complete, the source plausible."""
     kind = str(cfg.kind)
@@ -56,7 +74,7 @@ def check_dataset(cfg: Any, features: Any) -> None:
         raise ConfigError("dataset.kind", f"unknown kind {kind!r}; use one of {', '.join(KINDS)}")
     dtype = cfg.get("dtype")
     if dtype is not None and str(dtype) not in _DTYPES:
-        raise ConfigError("dataset.dtype", f"unknown dtype {dtype!r}; use float64 or float32")
+        raise ConfigError("dataset.dtype", f"unknown dtype {dtype!r}; use auto, float64 or float32")
     sets = _sets(features)
     if kind == "talkingdata":
         from hpt.data import talkingdata
@@ -164,7 +182,7 @@ def _sample(cfg: Any, X: Any, y: np.ndarray) -> tuple[Any, np.ndarray]:
     return (X, y) if rows is None else (X[rows], y[rows])
 
 
-def _load_frame(cfg: Any, path: Path) -> Dataset:
+def _load_frame(cfg: Any, path: Path, dtype: str | None = None) -> Dataset:
     """A file dataset with ``weight``/``groups`` columns or kept as a DataFrame (``as_frame``):
     read whole with pandas (these tables are the user's own, not the seed's gigabytes) and not
     cached, since the cache stores plain matrices."""
@@ -189,8 +207,8 @@ def _load_frame(cfg: Any, path: Path) -> Dataset:
             f"{path.name}: non-numeric feature column(s) {non_numeric[:5]}; encode them first, "
             "drop them, or set dataset.as_frame=true for a model that takes a DataFrame",
         )
-    dtype = np.dtype(str(cfg.get("dtype") or "float64"))
-    X: Any = features_frame if cfg.get("as_frame") else features_frame.to_numpy(dtype=dtype)
+    matrix_dtype = np.dtype(_dtype(cfg, dtype))
+    X: Any = features_frame if cfg.get("as_frame") else features_frame.to_numpy(dtype=matrix_dtype)
     if y.dtype.kind not in "iub":
         from sklearn.preprocessing import LabelEncoder
 
@@ -213,13 +231,13 @@ def _load_frame(cfg: Any, path: Path) -> Dataset:
 
 
 def _read(
-    cfg: Any, features: Any, path: Path | None, out: Path | None
+    cfg: Any, features: Any, path: Path | None, out: Path | None, dtype_name: str | None = None
 ) -> tuple[Any, np.ndarray, list[str], str]:
     """Read the fetched data; dense tables go straight into ``out/X.npy`` when ``out`` is set."""
     from hpt.data import _readers
 
     kind = str(cfg.kind)
-    dtype = np.dtype(str(cfg.get("dtype") or "float64"))
+    dtype = np.dtype(_dtype(cfg, dtype_name))
     if kind == "talkingdata":
         assert path is not None
         sets = list(features.sets)
@@ -246,7 +264,7 @@ def _read(
     return X, y, names, f"file {path}"
 
 
-def cache_key(cfg: Any, features: Any, source_fingerprint: str) -> str:
+def cache_key(cfg: Any, features: Any, source_fingerprint: str, dtype: str | None = None) -> str:
     """The feature cache's key: the data's fingerprint plus everything that shapes X and y."""
     return digest(
         FORMAT_VERSION,
@@ -256,12 +274,14 @@ def cache_key(cfg: Any, features: Any, source_fingerprint: str) -> str:
         None if cfg.target is None else str(cfg.target),
         None if cfg.sample_rows is None else int(cfg.sample_rows),
         int(cfg.seed) if cfg.sample_rows is not None else None,
-        str(cfg.get("dtype") or "float64"),
+        _dtype(cfg, dtype),
     )
 
 
-def load_dataset(cfg: Any, features: Any) -> Dataset:
+def load_dataset(cfg: Any, features: Any, *, dtype: str | None = None) -> Dataset:
     """Fetch (download or generate if needed), read and cache the training matrix.
+
+    ``dtype`` overrides ``dataset.dtype`` (the session passes :func:`dtype_for` the model).
 
     With ``dataset.cache_features`` (the default) the matrix is kept under
     ``$HPT_DATA_DIR/features/`` and memory-mapped read-only; the next load of the same data and
@@ -273,18 +293,18 @@ def load_dataset(cfg: Any, features: Any) -> Dataset:
     path = source.fetch(cfg, home)
     if str(cfg.kind) == "file" and any(cfg.get(k) for k in ("weight", "groups", "as_frame")):
         assert path is not None
-        return _load_frame(cfg, path)
+        return _load_frame(cfg, path, dtype)
     if not cfg.get("cache_features", True):
-        X, y, names, description = _read(cfg, features, path, None)
+        X, y, names, description = _read(cfg, features, path, None, dtype)
         X, y = _sample(cfg, X, y)
         return Dataset(X, np.asarray(y), list(names), description, _fingerprint(X, y))
-    key = cache_key(cfg, features, source.fingerprint(cfg, path))
+    key = cache_key(cfg, features, source.fingerprint(cfg, path), dtype)
     directory = home / "features" / key
     entry = load_entry(directory)
     if entry is None:
 
         def build(tmp: Path) -> dict[str, Any]:
-            X, y, names, description = _read(cfg, features, path, tmp)
+            X, y, names, description = _read(cfg, features, path, tmp, dtype)
             X, y = _sample(cfg, X, y)
             fingerprint = _fingerprint(X, y)
             save_arrays(tmp, X, y)

@@ -36,7 +36,7 @@ from sklearn.utils.metaestimators import available_if
 #: Tables at least this large (bytes) are streamed; ``HPT_STREAM_BYTES`` overrides it.
 STREAM_BYTES = 256 * 1024**2
 #: About this many bytes of rows are copied at a time; ``HPT_STREAM_CHUNK_BYTES`` overrides it.
-CHUNK_BYTES = 64 * 1024**2
+CHUNK_BYTES = 16 * 1024**2
 
 
 def stream_bytes() -> int:

@@ -75,8 +75,10 @@ class TrainerKind(ABC):
     def load_dataset(self, exp: Experiment) -> Any:
         """The sweep's data on the driver (called only when :attr:`needs_dataset`)."""
         from hpt.data import load_dataset
+        from hpt.data._load import dtype_for
 
-        return load_dataset(exp.cfg.dataset, exp.cfg.features)
+        dtype = dtype_for(exp.cfg.dataset, exp.estimator)
+        return load_dataset(exp.cfg.dataset, exp.cfg.features, dtype=dtype)
 
     def sweep_callbacks(
         self, exp: Experiment, run_dir: Path, callbacks: list[SweepCallback]

@@ -151,5 +151,18 @@ def build_pipeline(
     scaler = str(params.get("scaler", "none"))
     if scaler != "none":
         steps.append(("scale", _scaler(scaler, sparse)))
+    if sparse and family in DENSE_ONLY:
+        from sklearn.preprocessing import FunctionTransformer
+
+        steps.append(("dense", FunctionTransformer(to_dense, accept_sparse=True)))
     steps.append(("model", _model(family, task, hp, seed, threads)))
     return Pipeline(steps)
+
+
+#: Families whose estimator refuses sparse input (scikit-learn's histogram gradient boosting).
+DENSE_ONLY = ("gradient_boosting",)
+
+
+def to_dense(X: Any) -> Any:
+    """A sparse matrix as a dense array (anything else unchanged), for :data:`DENSE_ONLY`."""
+    return X.toarray() if hasattr(X, "toarray") else X

@@ -50,6 +50,27 @@ def test_every_family_builds_and_fits_for_its_tasks() -> None:
             assert len(out) == 90, family
 
 
+def test_every_family_fits_sparse_data() -> None:
+    """TalkingData's features are a sparse matrix: no family may fail on one (scikit-learn's
+    histogram gradient boosting needs dense input and gets it)."""
+    import scipy.sparse as sp
+
+    rng = np.random.default_rng(0)
+    dense = rng.normal(size=(90, 6)) * (rng.random((90, 6)) < 0.3)
+    X = sp.csr_matrix(dense)
+    y_class = (dense[:, 0] > 0).astype(int) + (dense[:, 1] > 0).astype(int)
+    for family, (_, _, tasks) in FAMILIES.items():
+        for task in tasks:
+            params = default_pipeline(family, task, preprocess=False)
+            params.update({k: 5 for k in ("n_estimators", "max_iter") if k in params})
+            pipeline = build_pipeline(params, task, seed=0, sparse=True)
+            y = y_class if task == "classification" else dense[:, 0] * 2.0
+            with threadpool_limits(limits=1):
+                pipeline.fit(X, y)
+            out = pipeline.predict_proba(X) if task == "classification" else pipeline.predict(X)
+            assert len(out) == 90, family
+
+
 def test_mixed_data_is_imputed_and_one_hot_encoded() -> None:
     frame = pd.DataFrame(
         {"a": [1.0, np.nan, 3.0, 4.0] * 10, "colour": ["red", "blue", None, "red"] * 10}

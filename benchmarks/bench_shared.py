@@ -10,6 +10,8 @@ alike: (1) hpt ``compute=local`` with 2 workers and ``sweep.share_work=true`` (t
 ``GridSearchCV(n_jobs=1)``. Every fit is single-threaded. Prints wall times (the best of
 ``--repeat``), each one's ratio to the naive ideal (serial / 2), and checks that the four
 ``mean_test_score`` columns agree to 1e-9. Target: hpt with sharing <= 0.65x the naive ideal.
+hpt's feature matrix is computed once before any timing (a feature cache of this run only), so
+every hpt row maps it, as a second sweep on the same data does; GridSearchCV gets it in memory.
 """
 
 from __future__ import annotations

@@ -154,8 +154,11 @@ class AutoMLKind(TrainerKind):
     # -- data and trainer --------------------------------------------------------------------
     def load_dataset(self, exp: Experiment) -> Any:
         if str(exp.cfg.dataset.kind) == script_data.KIND:
-            return script_data.load_script(exp.cfg.dataset, str(exp.cfg.automl.task))
-        return super().load_dataset(exp)
+            dataset = script_data.load_script(exp.cfg.dataset, str(exp.cfg.automl.task))
+        else:
+            dataset = super().load_dataset(exp)
+        _leave_out_dense_only(exp, dataset)
+        return dataset
 
     @staticmethod
     def _target_facts(exp: Experiment, y: np.ndarray) -> tuple[np.ndarray | None, float]:
@@ -298,3 +301,26 @@ class AutoMLKind(TrainerKind):
         ]
         models = OmegaConf.select(exp.cfg, "sampler.models") or []
         return modules + [m for m in ("xgboost", "lightgbm") if m in models]
+
+
+def _leave_out_dense_only(exp: Experiment, dataset: Any) -> None:
+    """On sparse data, leave out the families that need dense input (scikit-learn's histogram
+    gradient boosting: densifying thousands of sparse columns costs most of a time budget, and
+    LightGBM and XGBoost boost on sparse data directly), unless ``allowed_models`` names them:
+    then they get a dense copy of each fold."""
+    from hpt.automl.pipeline import DENSE_ONLY
+    from hpt.automl.sampler import AutoMLSampler
+    from hpt.automl.trainer import is_sparse
+
+    sampler = exp.sampler
+    if not isinstance(sampler, AutoMLSampler) or not is_sparse(dataset.X):
+        return
+    explicit = {str(m) for m in exp.cfg.automl.allowed_models or []}
+    dropped = [m for m in sampler.models if m in DENSE_ONLY and m not in explicit]
+    if dropped and len(dropped) < len(sampler.models):
+        sampler.models = [m for m in sampler.models if m not in dropped]
+        log.info(
+            "sparse data: %s left out (it needs dense input; name it in automl.allowed_models "
+            "to search it on a dense copy)",
+            ", ".join(dropped),
+        )

@@ -161,6 +161,43 @@ def test_the_report_and_hpt_best_show_the_best_pipeline_and_its_explanations(
     assert f"most important (permutation): {top} (" in out
 
 
+SPARSE_DIGITS = """
+import scipy.sparse as sp
+from sklearn.datasets import load_digits
+
+def get_data():
+    X, y = load_digits(return_X_y=True)
+    return sp.csr_matrix(X[:400]), y[:400]
+"""
+
+
+def test_on_sparse_data_dense_only_models_are_left_out_unless_allowed(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    with caplog.at_level(logging.INFO, logger="hpt"):
+        sweep(
+            tmp_path / "default",
+            SPARSE_DIGITS,
+            {"task": "classification", "iterations": 1, "blocked_models": ["svm"]},
+        )
+    assert "sparse data: gradient_boosting left out" in caplog.text
+    caplog.clear()
+    with caplog.at_level(logging.INFO, logger="hpt"):
+        result = sweep(
+            tmp_path / "allowed",
+            SPARSE_DIGITS,
+            {
+                "task": "classification",
+                "iterations": 1,
+                "allowed_models": ["gradient_boosting"],
+            },
+        )
+    assert "left out" not in caplog.text
+    (trial,) = result.state.ordered()
+    assert trial.params["model"] == "gradient_boosting"
+    assert trial.status.value == "completed" and trial.value is not None and trial.value > 0.9
+
+
 def test_experiment_exit_score_ends_a_regression_run_early(tmp_path: Path) -> None:
     blocked = [
         "svm",

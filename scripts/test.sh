@@ -16,5 +16,5 @@ workers=${HPT_TEST_WORKERS:-3}
 if [ "$workers" = "0" ]; then
   .venv/bin/python -m pytest -q "$@"
 else
-  .venv/bin/python -m pytest -q -n "$workers" --dist loadgroup "$@"
+  .venv/bin/python -m pytest -q -n "$workers" --dist loadgroup --durations=25 "$@"
 fi

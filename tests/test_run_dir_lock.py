@@ -65,7 +65,9 @@ def _completed(run_dir: Path) -> list[str]:
 
 def test_a_second_writer_is_refused_and_the_first_ends_as_alone(tmp_path: Path) -> None:
     run_dir = tmp_path / "run"
-    first = _start(_sweep_args(run_dir, "[4,4.1,4.2,4.3]"), tmp_path)
+    # Trials of ~9 s: the first sweep must still hold the lock while the two refused commands
+    # start up, which takes seconds each on a loaded machine (4 s trials raced with them).
+    first = _start(_sweep_args(run_dir, "[9,9.1,9.2,9.3]"), tmp_path)
     try:
         _wait_for(lambda: lock_holder(run_dir) is not None and read_journal(run_dir))
         holder = lock_holder(run_dir)
@@ -76,7 +78,7 @@ def test_a_second_writer_is_refused_and_the_first_ends_as_alone(tmp_path: Path) 
         assert second.stderr.count("\n") == 1, second.stderr
         assert f"pid {first.pid}" in second.stderr and "hpt status" in second.stderr
 
-        again = run_hpt(_sweep_args(run_dir, "[4,4.1,4.2,4.3]"), tmp_path)
+        again = run_hpt(_sweep_args(run_dir, "[9,9.1,9.2,9.3]"), tmp_path)
         assert again.code == 2 and again.stderr.count("\n") == 1, again.stderr
         assert f"pid {first.pid}" in again.stderr
 

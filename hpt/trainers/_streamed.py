@@ -178,15 +178,15 @@ def _has(name: str) -> Any:
     return lambda self: hasattr(self.model, name)
 
 
-class ChunkedPredictions(BaseEstimator):  # type: ignore[misc]
-    """A fitted ``model`` whose predictions on :class:`FoldRows` are made chunk by chunk.
+class ScoringView(BaseEstimator):  # type: ignore[misc]
+    """A fitted ``model`` seen through :meth:`_call`, only for scoring.
 
-    Only for scoring, as :class:`~hpt.trainers._shared._nesting.Truncated`: it offers exactly the
-    model's prediction methods, ``classes_`` and tags, so a scorer treats it as the model.
+    It offers exactly the prediction methods the model has (so a scorer picks the same response
+    method it would for the model), each going through :meth:`_call`, and the model's
+    ``classes_`` and tags (so it is a classifier or regressor as the model is).
     """
 
-    def __init__(self, model: Any) -> None:
-        self.model = model
+    model: Any
 
     @property
     def classes_(self) -> Any:
@@ -195,15 +195,11 @@ class ChunkedPredictions(BaseEstimator):  # type: ignore[misc]
     def __sklearn_tags__(self) -> Any:
         return self.model.__sklearn_tags__()
 
-    def fit(self, X: Any, y: Any) -> ChunkedPredictions:
-        raise TypeError("a chunked view of a model is only for scoring")
+    def fit(self, X: Any, y: Any) -> ScoringView:
+        raise TypeError(f"a {type(self).__name__} is only for scoring")
 
     def _call(self, method: str, X: Any) -> Any:
-        predict = getattr(self.model, method)
-        if not isinstance(X, FoldRows):
-            return predict(X)
-        parts = [np.asarray(predict(X.take(span))) for span in X.spans()]
-        return np.concatenate(parts, axis=0)
+        raise NotImplementedError
 
     def predict(self, X: Any) -> Any:
         return self._call("predict", X)
@@ -215,6 +211,20 @@ class ChunkedPredictions(BaseEstimator):  # type: ignore[misc]
     @available_if(_has("decision_function"))
     def decision_function(self, X: Any) -> Any:
         return self._call("decision_function", X)
+
+
+class ChunkedPredictions(ScoringView):
+    """A fitted ``model`` whose predictions on :class:`FoldRows` are made chunk by chunk."""
+
+    def __init__(self, model: Any) -> None:
+        self.model = model
+
+    def _call(self, method: str, X: Any) -> Any:
+        predict = getattr(self.model, method)
+        if not isinstance(X, FoldRows):
+            return predict(X)
+        parts = [np.asarray(predict(X.take(span))) for span in X.spans()]
+        return np.concatenate(parts, axis=0)
 
 
 def for_scoring(model: Any, X: Any) -> Any:

@@ -25,10 +25,8 @@ import itertools
 from collections.abc import Iterator, Mapping
 from typing import Any
 
-from sklearn.base import BaseEstimator
-from sklearn.utils.metaestimators import available_if
-
 from hpt.trainers._boosting import boosting_library
+from hpt.trainers._streamed import ScoringView
 
 #: The parameter that counts boosting rounds, in every library supported here.
 ROUNDS_PARAM = "n_estimators"
@@ -98,31 +96,13 @@ def _nth(stages: Iterator[Any], n: int) -> Any:
     return next(itertools.islice(stages, n - 1, None))
 
 
-def _has(name: str) -> Any:
-    return lambda self: hasattr(self.model, name)
-
-
-class Truncated(BaseEstimator):  # type: ignore[misc]
-    """A fitted boosting ``model`` seen as if it had been trained for ``rounds`` rounds.
-
-    Only for scoring: it offers exactly the prediction methods the model has (so a scorer picks
-    the same response method it would for the model), each truncated at ``rounds``, and the
-    model's ``classes_`` and tags (so it is a classifier or regressor as the model is).
-    """
+class Truncated(ScoringView):
+    """A fitted boosting ``model`` seen as if it had been trained for ``rounds`` rounds (only for
+    scoring; see :class:`~hpt.trainers._streamed.ScoringView`)."""
 
     def __init__(self, model: Any, rounds: int) -> None:
         self.model = model
         self.rounds = rounds
-
-    @property
-    def classes_(self) -> Any:
-        return self.model.classes_
-
-    def __sklearn_tags__(self) -> Any:
-        return self.model.__sklearn_tags__()
-
-    def fit(self, X: Any, y: Any) -> Truncated:
-        raise TypeError("a truncated model is only for scoring")
 
     def _call(self, method: str, X: Any) -> Any:
         library = nesting_library(self.model)
@@ -131,14 +111,3 @@ class Truncated(BaseEstimator):  # type: ignore[misc]
         if library == "lightgbm":
             return getattr(self.model, method)(X, num_iteration=self.rounds)
         return _nth(getattr(self.model, f"staged_{method}")(X), self.rounds)
-
-    def predict(self, X: Any) -> Any:
-        return self._call("predict", X)
-
-    @available_if(_has("predict_proba"))
-    def predict_proba(self, X: Any) -> Any:
-        return self._call("predict_proba", X)
-
-    @available_if(_has("decision_function"))
-    def decision_function(self, X: Any) -> Any:
-        return self._call("decision_function", X)

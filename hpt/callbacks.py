@@ -9,6 +9,9 @@ Contract:
   in order, after the event is written (durably when it is durable) and applied to ``state``.
   Events of earlier sessions are not replayed: a callback that must be idempotent across resumes
   (MLflow) reads what it needs from ``state`` in ``on_start``.
+* ``on_finishing(state)`` is called once, just before the loop journals ``sweep_finished``: files
+  that must be complete once the journal says the sweep finished are written here (a kill after
+  that line leaves nothing for a resume to redo, so nothing would rewrite them later).
 * ``on_end(state, reason)`` is called once when the session ends, however it ends: ``reason`` is
   the journal's end reason, or ``None`` when the session was interrupted or failed.
 * Callbacks observe: they never write the journal or change ``state``. They run on the loop's
@@ -33,6 +36,9 @@ class SweepCallback:
 
     def on_event(self, record: dict[str, Any], state: SweepState) -> None:
         """One journal event was appended and applied."""
+
+    def on_finishing(self, state: SweepState) -> None:
+        """Every trial is done; ``sweep_finished`` is journaled right after this returns."""
 
     def on_end(self, state: SweepState, reason: str | None) -> None:
         """The session ended; ``reason`` is ``None`` when it did not end normally."""

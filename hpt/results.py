@@ -351,5 +351,8 @@ class ResultFiles(SweepCallback):
         if time.monotonic() >= self._next_write:
             self.write(state)
 
+    def on_finishing(self, state: SweepState) -> None:
+        self.write(state)  # unthrottled: a kill after sweep_finished leaves nothing to redo
+
     def on_end(self, state: SweepState, reason: str | None) -> None:
         self.write(state)

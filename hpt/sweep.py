@@ -378,5 +378,7 @@ class SweepLoop:
             reason = "search space exhausted"
         else:
             reason = f"max_total_runs={self.limits.max_total_runs} reached"
+        for callback in self.callbacks:  # derived files complete before the journal says so
+            callback.on_finishing(self.state)
         self._record("sweep_finished", reason=reason)
         return reason

@@ -29,13 +29,19 @@ POLL_SECONDS = 0.2
 FAIL_FAST_TRIALS = 3  # this many first trials failing alike, with none completed, aborts
 
 
+#: Seconds a dispatched trial may wait for its worker's start-up before trial_timeout_minutes
+#: counts (a worker that never starts the trial is still timed out, this much later).
+STARTUP_GRACE = 120.0
+
+
 @dataclass
 class _Running:
     spec: TrialSpec
-    started: float  # monotonic
+    started: float  # monotonic: dispatched, then the worker's "started" event
     stop_kind: str | None = None  # terminated | timed_out | cancelled, once a stop was asked
     stop_reason: dict[str, Any] | None = None
     attempt_id: str = ""  # the launcher's id of the attempt running this trial
+    began: bool = False  # the worker sent "started" (it is past its start-up)
 
 
 class WorkSharing(Protocol):
@@ -193,7 +199,7 @@ class SweepLoop:
         fields = {k: v for k, v in event.items() if k not in ("event", "seq", "t")}
         if kind in ("started", "fold", "report"):
             if kind == "started":  # trial_timeout_minutes counts from here, not worker start-up
-                running.started = time.monotonic()
+                running.started, running.began = time.monotonic(), True
             self._record(str(kind), **fields)
             return
         del self._running[tid]
@@ -339,7 +345,10 @@ class SweepLoop:
         hard: set[str] = set()  # attempts to kill (once each: members share one)
         if timeout is not None:
             for running in self._running.values():
-                if running.stop_kind is None and now - running.started >= timeout * 60:
+                # Until the worker says "started", it may still be starting up (importing, loading
+                # the data): that time gets STARTUP_GRACE seconds on top of the timeout.
+                limit = timeout * 60 + (0.0 if running.began else STARTUP_GRACE)
+                if running.stop_kind is None and now - running.started >= limit:
                     running.stop_kind = "timed_out"
                     hard.add(running.attempt_id)
         if self._out_of_time() or self._abort is not None or self._reached:

@@ -33,6 +33,7 @@ import numpy as np
 from omegaconf import DictConfig, OmegaConf
 
 from hpt.automl import data as script_data
+from hpt.automl.costs import allowance_seconds
 from hpt.automl.metrics import metric_for
 from hpt.automl.space import resolve_models
 from hpt.errors import ConfigError
@@ -124,6 +125,11 @@ class AutoMLKind(TrainerKind):
             "preprocess": bool(a.preprocess),
             "goal": metric.goal,
             "search": str(a.search),
+            "allowance": allowance_seconds(
+                a.experiment_timeout_minutes or res.max_duration_minutes,
+                a.max_concurrent_iterations or res.max_concurrent_runs,
+                a.iteration_timeout_minutes or res.trial_timeout_minutes,
+            ),
         }
         for key, target in RESOURCE_KEYS.items():
             if a[key] is not None:

@@ -123,6 +123,22 @@ def run_hpt(X: Any, y: np.ndarray, classify: bool, budget: float, work: Path) ->
     }
 
 
+def print_iterations(run_dir: Path) -> None:
+    """One line per iteration from the journal: number, status, seconds of fold work, value,
+    parameters."""
+    from hpt.journal import read_journal
+    from hpt.state import SweepState
+
+    state = SweepState.replay(read_journal(run_dir))
+    for t in state.ordered():
+        work = sum(f.fit_time + f.score_time for f in t.folds.values())
+        value = "" if t.value is None else f"{t.value:.4f}"
+        params = {k: (round(v, 3) if isinstance(v, float) else v) for k, v in t.params.items()}
+        print(
+            f"    {t.number:>3} {t.status.value:<10}{work:>7.1f}s {value:>7} {params}", flush=True
+        )
+
+
 def run_flaml(X: Any, y: np.ndarray, classify: bool, budget: float) -> dict[str, Any]:
     from flaml import AutoML
 
@@ -155,7 +171,20 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--budgets", type=float, nargs="+", default=[60, 180])
     parser.add_argument("--datasets", nargs="+", default=["mc12", "friedman", "talkingdata"])
+    parser.add_argument(
+        "--systems",
+        nargs="+",
+        default=["hpt", "flaml"],
+        choices=["hpt", "flaml"],
+        help="run only these (one system alone is for trying changes, not for the table)",
+    )
     parser.add_argument("--out", type=Path, default=None, help="append JSON lines here")
+    parser.add_argument(
+        "--keep", type=Path, default=None, help="keep hpt's run dirs here (default: a temp dir)"
+    )
+    parser.add_argument(
+        "--trials", action="store_true", help="print each hpt iteration (family, size, seconds)"
+    )
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.WARNING, format="%(message)s")
     logging.getLogger("flaml").setLevel(logging.WARNING)
@@ -182,16 +211,18 @@ def main(argv: list[str] | None = None) -> int:
         )
     header = f"{'dataset':<12}{'budget':>7}  {'system':<6}{'cv best':>9}{'test':>9}{'test 2':>9}{'done/all':>9}{'wall s':>8}  best"
     print(header, flush=True)
-    with tempfile.TemporaryDirectory(prefix="bench-automl-") as tmp:
+    with tempfile.TemporaryDirectory(prefix="bench-automl-") as scratch:
+        tmp = str(args.keep or scratch)
         for budget in args.budgets:
             for i, (name, (classify, X_tr, X_te, y_tr, y_te)) in enumerate(data.items()):
                 y_range = float(np.ptp(np.asarray(y_tr, dtype=float)))
                 order = ["hpt", "flaml"] if i % 2 == 0 else ["flaml", "hpt"]
-                for system in order:
+                for system in [s for s in order if s in args.systems]:
                     if system == "hpt":
-                        out = run_hpt(
-                            X_tr, y_tr, classify, budget, Path(tmp) / f"{name}-{budget:g}"
-                        )
+                        work = Path(tmp) / f"{name}-{budget:g}"
+                        out = run_hpt(X_tr, y_tr, classify, budget, work)
+                        if args.trials:
+                            print_iterations(work / "run")
                     else:
                         out = run_flaml(X_tr, y_tr, classify, budget)
                     model = out.pop("model")

@@ -178,6 +178,9 @@ def main(argv: list[str] | None = None) -> int:
         choices=["hpt", "flaml"],
         help="run only these (one system alone is for trying changes, not for the table)",
     )
+    parser.add_argument(
+        "--split-seed", type=int, default=0, help="seed of the 80/20 split (the table's: 0)"
+    )
     parser.add_argument("--out", type=Path, default=None, help="append JSON lines here")
     parser.add_argument(
         "--keep", type=Path, default=None, help="keep hpt's run dirs here (default: a temp dir)"
@@ -202,7 +205,7 @@ def main(argv: list[str] | None = None) -> int:
         X, y = load(name)
         classify = name in CLASSIFICATION
         split = train_test_split(
-            X, y, test_size=0.2, random_state=0, stratify=y if classify else None
+            X, y, test_size=0.2, random_state=args.split_seed, stratify=y if classify else None
         )
         data[name] = (classify, *split)
         print(

@@ -24,7 +24,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from hpt.automl.space import DEFAULTS
+from hpt.automl.space import DEFAULTS, lowest
 from hpt.trial import TrialRecord, TrialStatus
 
 #: family -> the parameter its cost grows with
@@ -38,8 +38,6 @@ SIZE_PARAMS = {
 GROWTH = 2.0
 #: share of the experiment's worker-seconds one iteration may be expected to take
 TRIAL_SHARE = 0.2
-#: lowest size of each family's space (``space._family_space``)
-_LOWEST = {"lightgbm": 8, "xgboost": 8, "random_forest": 10, "extra_trees": 10}
 
 
 def allowance_seconds(
@@ -117,7 +115,7 @@ class CostModel:
             rate = sum(entry.rates) / len(entry.rates)
             per_size = rate * _work_units(params) / float(params[size_key])
             cap = min(cap, self.allowance / max(per_size, 1e-9))
-        cap = max(cap, _LOWEST.get(family, 10))
+        cap = max(cap, lowest(family, size_key))
         out = dict(params)
         out[size_key] = min(int(params[size_key]), int(cap))
         return out

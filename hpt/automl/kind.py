@@ -117,6 +117,9 @@ class AutoMLKind(TrainerKind):
         # The flat view of the space (plan, cv_results' param_model column); the sampler asks
         # the conditional rest.
         out.search_space = {"model": models}
+        for key, target in RESOURCE_KEYS.items():
+            if a[key] is not None:
+                out.resources[target] = a[key]
         out.sampler = {
             "_target_": "hpt.automl.AutoMLSampler",
             "seed": int(cfg.seed),
@@ -126,14 +129,11 @@ class AutoMLKind(TrainerKind):
             "goal": metric.goal,
             "search": str(a.search),
             "allowance": allowance_seconds(
-                a.experiment_timeout_minutes or res.max_duration_minutes,
-                a.max_concurrent_iterations or res.max_concurrent_runs,
-                a.iteration_timeout_minutes or res.trial_timeout_minutes,
+                out.resources.max_duration_minutes,
+                out.resources.max_concurrent_runs,
+                out.resources.trial_timeout_minutes,
             ),
         }
-        for key, target in RESOURCE_KEYS.items():
-            if a[key] is not None:
-                out.resources[target] = a[key]
         if a.n_cross_validations is not None:
             out.cv.n_splits = int(a.n_cross_validations)
         out.cv.shuffle = True

@@ -14,6 +14,7 @@ the other families choose among all six.
 
 from __future__ import annotations
 
+import functools
 import importlib.util
 from collections.abc import Callable
 from typing import Any
@@ -188,6 +189,14 @@ def _family_space(ask: Ask, m: str, task: str) -> None:
         ask.categorical("penalty", ("l2", "l1", "elasticnet"), scope=m)
     else:  # pragma: no cover - resolve_models only lets FAMILIES through
         raise ValueError(f"unknown model family {m!r}")
+
+
+@functools.cache
+def lowest(family: str, name: str) -> int | float:
+    """The low bound of ``family``'s numeric hyperparameter ``name`` in its space."""
+    ask = Ask(lambda _name, _scoped, d: d.low if hasattr(d, "low") else d.choices[0])
+    _family_space(ask, family, "classification")  # the bounds are the same for both tasks
+    return ask.distributions[f"{family}.{name}"].low  # type: ignore[no-any-return]
 
 
 def define_pipeline(ask: Ask, task: str, models: list[str], preprocess: bool) -> dict[str, Any]:

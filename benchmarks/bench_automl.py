@@ -2,6 +2,7 @@
 
     .venv/bin/python benchmarks/bench_automl.py                       # 60 s and 180 s, ~30 min
     .venv/bin/python benchmarks/bench_automl.py --budgets 60 --datasets mc12   # one row pair
+    .venv/bin/python benchmarks/bench_automl.py --split-seeds 0 1 2   # three splits, then means
 
 For each dataset a seeded stratified 80/20 split is made; both systems search on the 80 % with
 5-fold CV under the same primary metric and the same wall-clock budget, then refit their best
@@ -17,6 +18,10 @@ Datasets (FLAML saturates scikit-learn's bundled sets, so none of them is used):
   features; R^2 of the true function is about 0.73);
 * ``talkingdata``: the generated TalkingData sample (``hpt.data.talkingdata``, n_devices 20000,
   the small feature sets: sparse brand/model one-hot and event-time fractions), 12 classes.
+
+One split's 20 % is small (1,000-1,600 rows): configurations whose CV scores are level can differ
+by 0.01 test AUC on it, so ``--split-seeds`` repeats every row on other seeded splits and ends
+with the means per dataset, budget and system, and how many splits hpt won.
 
 The machine is shared: the two systems run interleaved (alternating which goes first per
 dataset) in the same process, so both see the same background load as closely as possible.
@@ -167,6 +172,89 @@ def run_flaml(X: Any, y: np.ndarray, classify: bool, budget: float) -> dict[str,
     }
 
 
+def run_row(
+    system: str,
+    name: str,
+    budget: float,
+    split_seed: int,
+    classify: bool,
+    X_tr: Any,
+    X_te: Any,
+    y_tr: np.ndarray,
+    y_te: np.ndarray,
+    y_range: float,
+    tmp: Path,
+    trials: bool,
+) -> dict[str, Any]:
+    """Run one system on one split and print its row."""
+    if system == "hpt":
+        work = tmp / f"{name}-{budget:g}-split{split_seed}"
+        out = run_hpt(X_tr, y_tr, classify, budget, work)
+        if trials:
+            print_iterations(work / "run")
+    else:
+        out = run_flaml(X_tr, y_tr, classify, budget)
+    model = out.pop("model")
+    if model is None:  # nothing completed within the budget
+        names = ["AUC_weighted", "log_loss"] if classify else ["r2_score", "nrmse"]
+        scores = dict.fromkeys(names, float("nan"))
+    else:
+        scores = test_scores(model, X_te, y_te, classify, y_range)
+    first, second = list(scores.values())
+    print(
+        f"{name:<12}{budget:>7g}{split_seed:>6}  {system:<6}"
+        f"{out['cv_best'] or float('nan'):>9.4f}{first:>9.4f}{second:>9.4f}"
+        f"{out['completed']:>5}/{out['trials']:<3}{out['wall']:>8.0f}  {out['best'][:90]}",
+        flush=True,
+    )
+    return {
+        "dataset": name,
+        "budget": budget,
+        "split_seed": split_seed,
+        "system": system,
+        **scores,
+        **out,
+    }
+
+
+def print_summary(rows: list[dict[str, Any]]) -> None:
+    """Means over the splits per dataset, budget and system, and hpt's wins out of the splits."""
+    print(
+        "\n# means over the splits (test, test 2, cv best); hpt - FLAML; splits hpt won", flush=True
+    )
+    keys = sorted({(r["dataset"], r["budget"]) for r in rows}, key=lambda k: (k[1], k[0]))
+    for dataset, budget in keys:
+        mine = [r for r in rows if (r["dataset"], r["budget"]) == (dataset, budget)]
+        metric = "AUC_weighted" if dataset in CLASSIFICATION else "r2_score"
+        second = "log_loss" if dataset in CLASSIFICATION else "nrmse"
+        means = {}
+        for system in ("hpt", "flaml"):
+            got = [r for r in mine if r["system"] == system]
+            if got:
+                means[system] = [
+                    float(np.mean([r[k] for r in got])) for k in (metric, second, "cv_best")
+                ]
+                print(
+                    f"{dataset:<12}{budget:>7g}  {system:<6}{len(got):>3} splits"
+                    + "".join(f"{v:>9.4f}" for v in means[system]),
+                    flush=True,
+                )
+        if len(means) == 2:
+            by_split = {
+                seed: {r["system"]: r[metric] for r in mine if r["split_seed"] == seed}
+                for seed in {r["split_seed"] for r in mine}
+            }
+            wins = sum(
+                v.get("hpt", -math.inf) >= v.get("flaml", math.inf) for v in by_split.values()
+            )
+            print(
+                f"{dataset:<12}{budget:>7g}  hpt - FLAML: {metric} "
+                f"{means['hpt'][0] - means['flaml'][0]:+.4f}, {second} "
+                f"{means['hpt'][1] - means['flaml'][1]:+.4f}; hpt won {wins}/{len(by_split)}",
+                flush=True,
+            )
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--budgets", type=float, nargs="+", default=[60, 180])
@@ -179,7 +267,11 @@ def main(argv: list[str] | None = None) -> int:
         help="run only these (one system alone is for trying changes, not for the table)",
     )
     parser.add_argument(
-        "--split-seed", type=int, default=0, help="seed of the 80/20 split (the table's: 0)"
+        "--split-seeds",
+        type=int,
+        nargs="+",
+        default=[0],
+        help="seeds of the 80/20 splits; with more than one, a summary of the means follows",
     )
     parser.add_argument("--out", type=Path, default=None, help="append JSON lines here")
     parser.add_argument(
@@ -203,56 +295,55 @@ def main(argv: list[str] | None = None) -> int:
     data = {}
     for name in args.datasets:
         X, y = load(name)
-        classify = name in CLASSIFICATION
-        split = train_test_split(
-            X, y, test_size=0.2, random_state=args.split_seed, stratify=y if classify else None
-        )
-        data[name] = (classify, *split)
+        data[name] = (name in CLASSIFICATION, X, y)
         print(
-            f"# {name}: X {X.shape}, {f'{len(np.unique(y))} classes' if classify else 'regression'}",
+            f"# {name}: X {X.shape}, "
+            f"{f'{len(np.unique(y))} classes' if name in CLASSIFICATION else 'regression'}",
             flush=True,
         )
-    header = f"{'dataset':<12}{'budget':>7}  {'system':<6}{'cv best':>9}{'test':>9}{'test 2':>9}{'done/all':>9}{'wall s':>8}  best"
+    header = f"{'dataset':<12}{'budget':>7}{'split':>6}  {'system':<6}{'cv best':>9}{'test':>9}{'test 2':>9}{'done/all':>9}{'wall s':>8}  best"
     print(header, flush=True)
+    rows: list[dict[str, Any]] = []
     with tempfile.TemporaryDirectory(prefix="bench-automl-") as scratch:
         tmp = str(args.keep or scratch)
         for budget in args.budgets:
-            for i, (name, (classify, X_tr, X_te, y_tr, y_te)) in enumerate(data.items()):
-                y_range = float(np.ptp(np.asarray(y_tr, dtype=float)))
-                order = ["hpt", "flaml"] if i % 2 == 0 else ["flaml", "hpt"]
-                for system in [s for s in order if s in args.systems]:
-                    if system == "hpt":
-                        work = Path(tmp) / f"{name}-{budget:g}"
-                        out = run_hpt(X_tr, y_tr, classify, budget, work)
-                        if args.trials:
-                            print_iterations(work / "run")
-                    else:
-                        out = run_flaml(X_tr, y_tr, classify, budget)
-                    model = out.pop("model")
-                    if model is None:  # nothing completed within the budget
-                        names = ["AUC_weighted", "log_loss"] if classify else ["r2_score", "nrmse"]
-                        scores = dict.fromkeys(names, float("nan"))
-                    else:
-                        scores = test_scores(model, X_te, y_te, classify, y_range)
-                    row = {"dataset": name, "budget": budget, "system": system, **scores, **out}
-                    first, second = list(scores.values())
-                    print(
-                        f"{name:<12}{budget:>7g}  {system:<6}{out['cv_best'] or float('nan'):>9.4f}{first:>9.4f}"
-                        f"{second:>9.4f}{out['completed']:>5}/{out['trials']:<3}{out['wall']:>8.0f}  {out['best'][:90]}",
-                        flush=True,
+            for split_seed in args.split_seeds:
+                for i, (name, (classify, X, y)) in enumerate(data.items()):
+                    X_tr, X_te, y_tr, y_te = train_test_split(
+                        X,
+                        y,
+                        test_size=0.2,
+                        random_state=split_seed,
+                        stratify=y if classify else None,
                     )
-                    if args.out is not None:
-                        with args.out.open("a") as handle:
-                            handle.write(
-                                json.dumps(
-                                    {
-                                        k: v
-                                        for k, v in row.items()
-                                        if not isinstance(v, float) or math.isfinite(v)
-                                    }
-                                )
-                                + "\n"
-                            )
+                    y_range = float(np.ptp(np.asarray(y_tr, dtype=float)))
+                    order = ["hpt", "flaml"] if (i + split_seed) % 2 == 0 else ["flaml", "hpt"]
+                    for system in [s for s in order if s in args.systems]:
+                        row = run_row(
+                            system,
+                            name,
+                            budget,
+                            split_seed,
+                            classify,
+                            X_tr,
+                            X_te,
+                            y_tr,
+                            y_te,
+                            y_range,
+                            Path(tmp),
+                            args.trials,
+                        )
+                        rows.append(row)
+                        if args.out is not None:
+                            with args.out.open("a") as handle:
+                                finite = {
+                                    k: v
+                                    for k, v in row.items()
+                                    if not isinstance(v, float) or math.isfinite(v)
+                                }
+                                handle.write(json.dumps(finite) + "\n")
+    if len(args.split_seeds) > 1:
+        print_summary(rows)
     return 0
 
 

@@ -163,7 +163,11 @@ class AutoMLKind(TrainerKind):
             dataset = script_data.load_script(exp.cfg.dataset, str(exp.cfg.automl.task))
         else:
             dataset = super().load_dataset(exp)
+        from hpt.automl.sampler import AutoMLSampler
+
         _leave_out_dense_only(exp, dataset)
+        if isinstance(exp.sampler, AutoMLSampler):
+            exp.sampler.n_features = int(dataset.X.shape[1])
         return dataset
 
     @staticmethod

@@ -71,6 +71,9 @@ class AutoMLSampler(Sampler):
         self.goal = goal
         self.search = search
         self.allowance = None if allowance is None else float(allowance)
+        #: The data's column count, set when the data is loaded (see
+        #: :meth:`hpt.automl.kind.AutoMLKind.load_dataset`); it shapes one warm-start default.
+        self.n_features: int | None = None
 
     @property
     def warm_start(self) -> list[str]:
@@ -137,7 +140,7 @@ class AutoMLSampler(Sampler):
     def suggest(self, number: int, history: Sequence[TrialRecord]) -> dict[str, Any] | None:
         warm = self.warm_start
         if self.search == "tpe" and number < len(warm):
-            return default_pipeline(warm[number], self.task, self.preprocess)
+            return default_pipeline(warm[number], self.task, self.preprocess, self.n_features)
         import optuna
 
         optuna.logging.set_verbosity(optuna.logging.WARNING)

@@ -273,13 +273,31 @@ CLASSIFICATION_FOREST_DEFAULTS: dict[str, dict[str, Any]] = {
 }
 
 
-def default_pipeline(family: str, task: str, preprocess: bool) -> dict[str, Any]:
-    """The warm-start JSON parameters of ``family``."""
+def sqrt_feature_fraction(n_features: int) -> float:
+    """scikit-learn's ``max_features="sqrt"`` as a fraction of ``n_features``, within the
+    forests' space (``lowest`` .. 1)."""
+    fraction = round(n_features**0.5 / max(n_features, 1), 4)
+    low = float(lowest("extra_trees", "max_features"))
+    return float(min(1.0, max(low, fraction)))
+
+
+def default_pipeline(
+    family: str, task: str, preprocess: bool, n_features: int | None = None
+) -> dict[str, Any]:
+    """The warm-start JSON parameters of ``family``; ``n_features`` (the data's column count,
+    when known) sets the classification extra trees' feature fraction."""
     params: dict[str, Any] = {"model": family, **DEFAULTS[family]}
     if family in ("random_forest", "extra_trees", "decision_tree"):
         params["criterion"] = _criteria(task)[0]
     if family in CLASSIFICATION_FOREST_DEFAULTS and task == "classification":
         params.update(CLASSIFICATION_FOREST_DEFAULTS[family])
+        # The two forests start at the two ends of max_features, so TPE sees both before it
+        # models them: the random forest a quarter of the features, the extra trees scikit-
+        # learn's sqrt rule. On many sparse columns (TalkingData's 1515: 2.6 %) the sqrt rule
+        # scored the best 5-fold CV of the warm start (0.557 vs 0.547-0.555) at a third less
+        # time; on 40 dense columns (mc12: 16 %) 0.017 below a fraction of 0.3, which TPE finds.
+        if family == "extra_trees" and n_features is not None:
+            params["max_features"] = sqrt_feature_fraction(n_features)
     if family == "sgd":
         params["loss"] = "log_loss" if task == "classification" else "squared_error"
     if preprocess:

@@ -198,6 +198,17 @@ def test_on_sparse_data_dense_only_models_are_left_out_unless_allowed(
     assert trial.status.value == "completed" and trial.value is not None and trial.value > 0.9
 
 
+def test_the_extra_trees_warm_start_takes_the_sqrt_of_the_datas_columns(tmp_path: Path) -> None:
+    result = sweep(
+        tmp_path,
+        SPARSE_DIGITS,
+        {"task": "classification", "iterations": 1, "allowed_models": ["extra_trees"]},
+    )
+    (trial,) = result.state.ordered()
+    assert trial.params["max_features"] == pytest.approx(8 / 64)  # digits: 64 columns
+    assert trial.status.value == "completed"
+
+
 def test_experiment_exit_score_ends_a_regression_run_early(tmp_path: Path) -> None:
     blocked = [
         "svm",

@@ -12,7 +12,7 @@ from threadpoolctl import threadpool_limits
 
 from hpt.automl.pipeline import build_pipeline, describe
 from hpt.automl.sampler import AutoMLSampler
-from hpt.automl.space import FAMILIES, default_pipeline, resolve_models
+from hpt.automl.space import FAMILIES, default_pipeline, resolve_models, sqrt_feature_fraction
 from hpt.errors import ConfigError
 from hpt.space import SearchSpace
 from hpt.trial import TrialRecord, TrialStatus
@@ -162,3 +162,15 @@ def test_failed_and_timed_out_trials_count_as_the_worst() -> None:
     )
     trials = s._replayed(history, 2)
     assert [t.value for t in trials] == [0.8, 0.8]
+
+
+def test_the_sqrt_feature_fraction_stays_within_the_forests_space() -> None:
+    assert sqrt_feature_fraction(1515) == pytest.approx(0.0257)
+    assert sqrt_feature_fraction(1) == 1.0
+    assert sqrt_feature_fraction(10**6) == 0.02  # the space's low bound
+    params = default_pipeline("extra_trees", "classification", False, n_features=100)
+    assert params["max_features"] == pytest.approx(0.1)
+    assert (
+        default_pipeline("extra_trees", "regression", False, n_features=100)["max_features"] == 0.5
+    )
+    assert default_pipeline("random_forest", "classification", False, 100)["max_features"] == 0.25

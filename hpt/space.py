@@ -26,6 +26,7 @@ import ast
 import functools
 import itertools
 import math
+import re
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -87,6 +88,10 @@ def _literal(node: ast.expr, key: str, text: str) -> Any:
         ) from None
 
 
+#: ``word(...)``: a value of this shape is read as a distribution expression, never as a string.
+_LOOKS_LIKE_CALL = re.compile(r"^[A-Za-z_]\w*\s*\(.*\)$", re.DOTALL)
+
+
 def _parse_expression(key: str, text: str) -> tuple[str, list[Any], dict[str, Any]] | None:
     """Split ``name(args, kw=value)``; ``None`` when ``text`` is not a call at all."""
     stripped = text.strip()
@@ -94,7 +99,15 @@ def _parse_expression(key: str, text: str) -> tuple[str, list[Any], dict[str, An
         return None
     try:
         tree = ast.parse(stripped, mode="eval")
-    except SyntaxError:
+    except SyntaxError as err:
+        if _LOOKS_LIKE_CALL.match(stripped):
+            # ``else(0, 1)`` or ``uniform(1,, 2)`` was meant as a distribution: running it as a
+            # fixed string would only fail later, inside the model.
+            raise ConfigError(
+                key,
+                f"cannot read {text!r} as a distribution ({err.msg}); write name(literal, ...), "
+                f"e.g. uniform(0.05, 0.1), with one of {', '.join(DISTRIBUTIONS)}",
+            ) from None
         return None
     call = tree.body
     if not isinstance(call, ast.Call) or not isinstance(call.func, ast.Name):

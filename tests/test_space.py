@@ -115,6 +115,10 @@ def test_randint_is_zero_based_and_exclusive() -> None:
         ("uniform('a', 2)", "low must be a number"),
         ({"low": 1}, "needs a 'distribution' key"),
         ("loguniform(-1, 1, bounds=sideways)", "bounds must be 'log' or 'linear'"),
+        # Calls that are not Python syntax were once kept as fixed strings (found by the fuzz
+        # test in tests/test_malformed.py): a keyword as the name, a missing argument.
+        ("else(0.0, 0.0)", "cannot read 'else(0.0, 0.0)' as a distribution"),
+        ("uniform(1,, 2)", "cannot read 'uniform(1,, 2)' as a distribution"),
     ],
 )
 def test_errors_name_the_key_and_the_fix(spec: object, message: str) -> None:

@@ -13,9 +13,12 @@ what makes a resumed sweep continue exactly. How each trial of the history count
 
 The first trials are a warm start: each family's defaults (``space.DEFAULTS``), one trial per
 family in the order of ``models`` (but for :data:`NOT_WARM_STARTED`), so every family has been seen
-before TPE models them. TPE models from the first trial after the warm start, and every
-proposal is made cost-frugal (:mod:`hpt.automl.costs`): its ensemble size grows only as fast as
-completed iterations have measured, and stays within ``allowance`` worker-seconds.
+before the search models them. After it, each proposal first draws the family from the families'
+best scores (:mod:`hpt.automl.families`), then its hyperparameters: half of the time a neighbour of
+that family's best iteration (:mod:`hpt.automl.local`), otherwise TPE over that family's own
+trials. Every proposal is made cost-frugal (:mod:`hpt.automl.costs`): its ensemble size grows only
+as fast as completed iterations have measured, and stays within ``allowance`` worker-seconds.
+``search="random"`` draws families and hyperparameters uniformly instead (a baseline).
 """
 
 from __future__ import annotations
@@ -33,6 +36,7 @@ from hpt.trial import TrialRecord, TrialStatus
 
 SEARCHES = ("tpe", "random")
 _RETRIES = 8  # asks before accepting a configuration already tried (or too costly)
+_FAMILY_STARTUP = 3  # a family's trials before TPE models it (random within the family until then)
 #: Families left out of the warm start: an RBF SVM's cost grows with the square of the rows
 #: (and probabilities fit it four times per fold), which alone took a quarter of a 60 s budget
 #: on 8,000 rows. TPE can still propose it; the cost model then keeps it out if it is too slow.
@@ -84,14 +88,18 @@ class AutoMLSampler(Sampler):
     def exhausted(self, number: int, history: Sequence[TrialRecord]) -> bool:
         return False  # an unbounded space; the sweep's limits end it
 
-    def _define(self, ask: Ask) -> dict[str, Any]:
-        return define_pipeline(ask, self.task, self.models, self.preprocess)
+    def _define(self, ask: Ask, models: Sequence[str] | None = None) -> dict[str, Any]:
+        return define_pipeline(ask, self.task, list(models or self.models), self.preprocess)
 
-    def _replayed(self, history: Sequence[TrialRecord], number: int) -> list[Any]:
-        """Optuna ``FrozenTrial`` s for the history of trial ``number`` (see the docstring)."""
+    def _replayed(
+        self, history: Sequence[TrialRecord], number: int, models: Sequence[str] | None = None
+    ) -> list[Any]:
+        """Optuna ``FrozenTrial`` s for the history of trial ``number`` (see the docstring), of
+        the families ``models`` only (default: all)."""
         import optuna
         from optuna.trial import TrialState, create_trial
 
+        models = list(models or self.models)
         earlier = [r for r in history if r.number < number]
         sign = 1.0 if self.goal == "maximize" else -1.0
         done = [
@@ -102,6 +110,8 @@ class AutoMLSampler(Sampler):
         worst = min(done, key=lambda v: sign * v) if done else None
         trials = []
         for record in earlier:
+            if record.params.get("model") not in models:
+                continue
             status = record.status
             value: float | None = None
             state = TrialState.COMPLETE
@@ -124,7 +134,7 @@ class AutoMLSampler(Sampler):
 
             ask = Ask(replay)
             try:
-                self._define(ask)
+                self._define(ask, models)
                 trials.append(
                     create_trial(
                         state=state,
@@ -141,10 +151,31 @@ class AutoMLSampler(Sampler):
         warm = self.warm_start
         if self.search == "tpe" and number < len(warm):
             return default_pipeline(warm[number], self.task, self.preprocess, self.n_features)
+        import numpy as np
         import optuna
+
+        from hpt.automl.families import choose_family
+        from hpt.automl.local import LOCAL_SHARE, incumbent
 
         optuna.logging.set_verbosity(optuna.logging.WARNING)
         engine_seed = (self.seed * 1_000_003 + number) % (2**32)
+        earlier = [r for r in history if r.number < number]
+        seen = {_key(r.params) for r in earlier}
+        costs = CostModel(earlier, self.allowance)
+        models = list(self.models)
+        if self.search == "tpe":
+            rng = np.random.default_rng(engine_seed)
+            affordable = [m for m in models if costs.affordable({"model": m})] or models
+            family = choose_family(earlier, affordable, self.goal, rng)
+            models = [family]
+            mine = [r for r in earlier if r.params.get("model") == family]
+            best = incumbent(mine, self.goal)
+            # Outwards from the family's best until TPE has a few of its trials to model (wide
+            # random draws within a family were the costliest iterations), then half and half.
+            if best is not None and (len(mine) < _FAMILY_STARTUP or rng.random() < LOCAL_SHARE):
+                local = self._local_move(best, seen, costs, rng)
+                if local is not None:
+                    return local
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # Optuna's ExperimentalWarning for these options
             engine: optuna.samplers.BaseSampler
@@ -154,7 +185,7 @@ class AutoMLSampler(Sampler):
                     multivariate=True,
                     group=True,
                     constant_liar=True,
-                    n_startup_trials=len(warm),
+                    n_startup_trials=_FAMILY_STARTUP,
                     warn_independent_sampling=False,
                 )
             else:
@@ -162,19 +193,32 @@ class AutoMLSampler(Sampler):
             study = optuna.create_study(
                 direction="maximize" if self.goal == "maximize" else "minimize", sampler=engine
             )
-            for trial in self._replayed(history, number):
+            for trial in self._replayed(history, number, models):
                 study.add_trial(trial)
-            earlier = [r for r in history if r.number < number]
-            seen = {_key(r.params) for r in earlier}
-            costs = CostModel(earlier, self.allowance)
             params: dict[str, Any] = {}
             for _ in range(_RETRIES):
                 live = study.ask()
-                params = costs.frugal(self._define(Ask(_asker(live))))
+                params = costs.frugal(self._define(Ask(_asker(live)), models))
                 if _key(params) not in seen and costs.affordable(params):
                     break
                 study.tell(live, state=optuna.trial.TrialState.FAIL)
         return params
+
+    def _local_move(
+        self, best: TrialRecord, seen: set[str], costs: CostModel, rng: Any
+    ) -> dict[str, Any] | None:
+        """A new, affordable neighbour of ``best`` (:func:`hpt.automl.local.neighbour`), or
+        ``None`` (then TPE proposes)."""
+        from hpt.automl.local import neighbour
+
+        for _ in range(_RETRIES):
+            try:
+                params = costs.frugal(neighbour(dict(best.params), self._define, rng))
+            except (KeyError, ValueError):
+                return None  # the best is not of this space (a forced resume)
+            if _key(params) not in seen and costs.affordable(params):
+                return params
+        return None
 
 
 def _asker(trial: Any) -> Any:

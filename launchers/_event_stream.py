@@ -159,13 +159,22 @@ class Channel:
             if self._done:
                 return False
             stop = self.stop_asked_at is not None
+            previous, was_connected = self._conn, self.connected.is_set()
+            was_closed = self._stream_closed.is_set()
+            # Connected before the answer: once the worker knows it was accepted, the driver's
+            # side says so too (setting it after the answer raced a caller checking right away).
+            self._conn = conn
+            self._stream_closed.clear()
+            self.connected.set()
             try:
                 conn.sendall(_ACCEPTED_LINE + (_STOP_LINE if stop else b""))
             except OSError:
+                self._conn = previous  # as it was: this connection never happened
+                if not was_connected:
+                    self.connected.clear()
+                if was_closed:
+                    self._stream_closed.set()
                 return False
-            self._conn = conn
-            self._stream_closed.clear()
-        self.connected.set()
         return True
 
     def _detach(self, conn: socket.socket) -> None:

@@ -34,6 +34,13 @@ def get_data():
     X, y = load_diabetes(return_X_y=True)
     return X, y
 """
+DIABETES_CLASSES = """
+from sklearn.datasets import load_diabetes
+
+def get_data():
+    X, y = load_diabetes(return_X_y=True)
+    return X, (y > 140).astype(int)
+"""
 SLOW = """
 from sklearn.datasets import make_classification
 
@@ -256,3 +263,25 @@ def test_iteration_timeout_stops_each_slow_iteration(tmp_path: Path) -> None:
     events = [e for e in read_journal(result.run_dir) if e["event"] == "timed_out"]
     assert len(events) == 1 and "trial_timeout_minutes=0.01" in events[0]["error"]
     assert result.best_estimator_ is None and result.end_reason == "max_total_runs=1 reached"
+
+
+def test_a_resumed_search_proposes_what_the_uninterrupted_one_did(tmp_path: Path) -> None:
+    """The family draw, the local moves and TPE are functions of the journal and the trial
+    number: 8 iterations, then a resume extended by 6, propose the same 14 pipelines as one run
+    of 14 (one worker, so both complete in the same order)."""
+    settings = {
+        "task": "classification",
+        "max_concurrent_iterations": 1,
+        "blocked_models": ["svm", "knn", "sgd"],
+    }
+    whole = sweep(tmp_path / "whole", DIABETES_CLASSES, {**settings, "iterations": 14})
+    part = sweep(tmp_path / "part", DIABETES_CLASSES, {**settings, "iterations": 8})
+    resumed = hpt.resume(part.run_dir, extend=6)
+    assert resumed is not None
+
+    def proposals(result: hpt.api.TuneResult) -> list[str]:
+        return [json.dumps(dict(t.params), sort_keys=True) for t in result.state.ordered()]
+
+    assert len(proposals(whole)) == 14
+    assert proposals(resumed) == proposals(whole)
+    assert len({json.loads(p)["model"] for p in proposals(whole)}) >= 4  # it searched families

@@ -31,7 +31,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from hpt.automl.local import incumbent
+from hpt.automl.local import incumbent, scored
 from hpt.trial import TrialRecord, TrialStatus
 
 EXPLORE = 0.05
@@ -44,11 +44,7 @@ def family_scores(
 ) -> dict[str, float]:
     """Each tried family's best value, larger is better (negated when ``goal`` minimizes)."""
     sign = 1.0 if goal == "maximize" else -1.0
-    done = [
-        (str(r.params.get("model")), sign * float(r.value))
-        for r in history
-        if r.status is TrialStatus.COMPLETED and r.value is not None and math.isfinite(r.value)
-    ]
+    done = [(str(r.params.get("model")), sign * float(r.value or 0.0)) for r in scored(history)]
     if not done:
         return {}
     worst = min(v for _, v in done)
@@ -69,10 +65,10 @@ def family_weights(
     the floor of the temperature (the best iteration's standard error)."""
     if not scores:
         return {m: 1.0 / len(models) for m in models}
-    known = np.array(sorted(scores.values()))
-    best = float(known[-1])
-    filled = {m: scores.get(m, float(np.percentile(known, 25))) for m in models}
-    temperature = max(TEMPERATURE * (best - float(np.percentile(known, 25))), noise)
+    best = max(scores.values())
+    quartile = float(np.percentile(list(scores.values()), 25))
+    filled = {m: scores.get(m, quartile) for m in models}
+    temperature = max(TEMPERATURE * (best - quartile), noise)
     if temperature <= 0:  # every family tried scored the same (or only one was tried)
         raw = {m: 1.0 if filled[m] >= best else 0.0 for m in models}
     else:

@@ -3,9 +3,10 @@
 With a handful of iterations per family, TPE's model of a family's own hyperparameters rests on a
 few points and proposes mostly far from the family's best. FLAML's CFO does the opposite and
 searches each learner locally, outwards from its cheapest configuration. hpt does both: once the
-family of the next iteration is chosen (:mod:`hpt.automl.families`), a share :data:`LOCAL_SHARE`
-of the proposals are a :func:`neighbour` of that family's best completed iteration, the others
-are TPE's over the family's own trials.
+family of the next iteration is chosen (:mod:`hpt.automl.families`), the proposal is a
+:func:`neighbour` of that family's best completed iteration while the family has fewer than three
+iterations, and after that a share :data:`LOCAL_SHARE` of the time; the others are TPE's over the
+family's own trials.
 
 A neighbour keeps the family, keeps each categorical choice (but for a change with probability
 :data:`SWITCH`), and moves each numeric hyperparameter by a normal step of :data:`STEP` in the
@@ -30,14 +31,19 @@ STEP = 0.15
 SWITCH = 0.15
 
 
-def incumbent(history: Sequence[TrialRecord], goal: str) -> TrialRecord | None:
-    """The best completed trial of ``history`` (the earliest among equals), or ``None``."""
-    sign = 1.0 if goal == "maximize" else -1.0
-    done = [
+def scored(history: Sequence[TrialRecord]) -> list[TrialRecord]:
+    """The completed trials of ``history`` with a finite value (the ones a search learns from)."""
+    return [
         r
         for r in history
         if r.status is TrialStatus.COMPLETED and r.value is not None and math.isfinite(r.value)
     ]
+
+
+def incumbent(history: Sequence[TrialRecord], goal: str) -> TrialRecord | None:
+    """The best completed trial of ``history`` (the earliest among equals), or ``None``."""
+    sign = 1.0 if goal == "maximize" else -1.0
+    done = scored(history)
     if not done:
         return None
     return max(done, key=lambda r: (sign * float(r.value or 0.0), -r.number))

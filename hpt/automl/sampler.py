@@ -14,9 +14,9 @@ what makes a resumed sweep continue exactly. How each trial of the history count
 The first trials are a warm start: each family's defaults (``space.DEFAULTS``), one trial per
 family in the order of ``models`` (but for :data:`NOT_WARM_STARTED`), so every family has been seen
 before the search models them. After it, each proposal first draws the family from the families'
-best scores (:mod:`hpt.automl.families`), then its hyperparameters: half of the time a neighbour of
-that family's best iteration (:mod:`hpt.automl.local`), otherwise TPE over that family's own
-trials. Every proposal is made cost-frugal (:mod:`hpt.automl.costs`): its ensemble size grows only
+best scores (:mod:`hpt.automl.families`), then its hyperparameters: a neighbour of that family's
+best iteration (:mod:`hpt.automl.local`) while the family has fewer than ``_FAMILY_STARTUP``
+iterations, after that half of the time, otherwise TPE over that family's own trials. Every proposal is made cost-frugal (:mod:`hpt.automl.costs`): its ensemble size grows only
 as fast as completed iterations have measured, and stays within ``allowance`` worker-seconds.
 ``search="random"`` draws families and hyperparameters uniformly instead (a baseline).
 """
@@ -28,7 +28,11 @@ import warnings
 from collections.abc import Sequence
 from typing import Any
 
+import numpy as np
+
 from hpt.automl.costs import CostModel
+from hpt.automl.families import choose_family
+from hpt.automl.local import LOCAL_SHARE, incumbent, neighbour, scored
 from hpt.automl.space import Ask, default_pipeline, define_pipeline
 from hpt.samplers import Sampler
 from hpt.space import SearchSpace
@@ -36,7 +40,7 @@ from hpt.trial import TrialRecord, TrialStatus
 
 SEARCHES = ("tpe", "random")
 _RETRIES = 8  # asks before accepting a configuration already tried (or too costly)
-_FAMILY_STARTUP = 3  # a family's trials before TPE models it (random within the family until then)
+_FAMILY_STARTUP = 3  # a family's trials before TPE models it (local moves only until then)
 #: Families left out of the warm start: an RBF SVM's cost grows with the square of the rows
 #: (and probabilities fit it four times per fold), which alone took a quarter of a 60 s budget
 #: on 8,000 rows. TPE can still propose it; the cost model then keeps it out if it is too slow.
@@ -102,11 +106,7 @@ class AutoMLSampler(Sampler):
         models = list(models or self.models)
         earlier = [r for r in history if r.number < number]
         sign = 1.0 if self.goal == "maximize" else -1.0
-        done = [
-            r.value
-            for r in earlier
-            if r.status is TrialStatus.COMPLETED and r.value is not None and math.isfinite(r.value)
-        ]
+        done = [float(r.value or 0.0) for r in scored(earlier)]
         worst = min(done, key=lambda v: sign * v) if done else None
         trials = []
         for record in earlier:
@@ -151,11 +151,7 @@ class AutoMLSampler(Sampler):
         warm = self.warm_start
         if self.search == "tpe" and number < len(warm):
             return default_pipeline(warm[number], self.task, self.preprocess, self.n_features)
-        import numpy as np
         import optuna
-
-        from hpt.automl.families import choose_family
-        from hpt.automl.local import LOCAL_SHARE, incumbent
 
         optuna.logging.set_verbosity(optuna.logging.WARNING)
         engine_seed = (self.seed * 1_000_003 + number) % (2**32)
@@ -205,12 +201,10 @@ class AutoMLSampler(Sampler):
         return params
 
     def _local_move(
-        self, best: TrialRecord, seen: set[str], costs: CostModel, rng: Any
+        self, best: TrialRecord, seen: set[str], costs: CostModel, rng: np.random.Generator
     ) -> dict[str, Any] | None:
         """A new, affordable neighbour of ``best`` (:func:`hpt.automl.local.neighbour`), or
         ``None`` (then TPE proposes)."""
-        from hpt.automl.local import neighbour
-
         for _ in range(_RETRIES):
             try:
                 params = costs.frugal(neighbour(dict(best.params), self._define, rng))

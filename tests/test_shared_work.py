@@ -294,8 +294,10 @@ def test_a_policy_stopping_every_member_stops_the_shared_fit(tmp_path: Path) -> 
     _, specs, state = _tune(cfg, tmp_path)
     assert len(specs) == 1
     assert [t.status for t in state.ordered()] == [TrialStatus.TERMINATED] * 2
-    # 0000 (10 rounds, 2 reports a fold) reached interval 3 in fold 1: the attempt stopped there.
-    assert sorted(state.trials["0000"].folds) == [0]
+    # 0000 (10 rounds, 2 reports a fold) reached interval 3 in fold 1 and was told to stop there.
+    # The stop is cooperative: fold 1's last 5 tiny rounds can finish before the stop reaches the
+    # worker (seen once in a loaded full run), but the shared fit never goes on to fold 2.
+    assert sorted(state.trials["0000"].folds) in ([0], [0, 1])
     events = read_journal(tmp_path)
     assert sum(e["event"] == "stop_requested" for e in events) == 2
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import socket
 import subprocess
@@ -109,11 +110,12 @@ class StandaloneCluster:
         while time.monotonic() < deadline:
             if any(p.poll() is not None for p in self.processes):
                 break
+            self._follow_web_ui_port()
             try:
                 with urllib.request.urlopen(f"{self.web_ui}/json/", timeout=2) as response:
                     if json.load(response).get("aliveworkers", 0) >= 1:
                         return
-            except OSError:
+            except (OSError, ValueError):  # not up yet, or another server's page: poll again
                 pass
             time.sleep(0.5)
         logs = "\n".join(
@@ -121,6 +123,17 @@ class StandaloneCluster:
             for p in sorted(self.logs.glob("*.log"))
         )
         raise RuntimeError(f"the standalone Spark cluster did not come up:\n{logs}")
+
+    def _follow_web_ui_port(self) -> None:
+        """Read the master's web UI port from its log.
+
+        The free port chosen before the start can be taken by another process in between (the
+        tests run in parallel); Spark then binds the next port and logs where it started.
+        """
+        log = (self.logs / "master.log").read_text(errors="replace")
+        started = re.search(r"Bound MasterWebUI to \S+, and started at http://[^:]+:(\d+)", log)
+        if started:
+            self.web_ui = f"http://127.0.0.1:{started.group(1)}"
 
     def stop(self) -> None:
         for process in reversed(self.processes):  # the worker first, then the master

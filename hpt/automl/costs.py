@@ -54,12 +54,33 @@ def allowance_seconds(
     return min(limits) if limits else None
 
 
+#: boosting family -> (the parameter that sets a tree's size, whether it counts leaves)
+TREE_SIZE_PARAMS = {
+    "xgboost": ("max_depth", False),
+    "lightgbm": ("num_leaves", True),
+    "gradient_boosting": ("max_leaf_nodes", True),
+}
+
+
+def _tree_levels(params: Mapping[str, Any]) -> float:
+    """Levels of one boosted tree: histogram boosting passes over the rows once per level, so a
+    tree's cost grows with its depth (a depth-10 XGBoost tree costs about 2.5 depth-4 trees),
+    not with its leaf count. 1 for the forests, whose depth the data sets."""
+    param, leaves = TREE_SIZE_PARAMS.get(str(params["model"]), ("", False))
+    value = params.get(param)
+    if not isinstance(value, int | float) or value <= 1:
+        return 1.0
+    return max(1.0, math.log2(float(value))) if leaves else float(value)
+
+
 def _work_units(params: Mapping[str, Any]) -> float:
-    """Relative work of an iteration of a sized family: size x fraction of features read."""
+    """Relative work of an iteration of a sized family: size x fraction of features read x the
+    levels of each boosted tree."""
     family = str(params["model"])
     size = float(params[SIZE_PARAMS[family]])
     fraction = params.get("max_features", params.get("colsample_bytree", 1.0))
-    return size * float(fraction if isinstance(fraction, int | float) else 1.0)
+    fraction = float(fraction if isinstance(fraction, int | float) else 1.0)
+    return size * fraction * _tree_levels(params)
 
 
 @dataclass

@@ -84,3 +84,23 @@ def test_svm_is_left_out_of_the_warm_start_but_stays_searchable() -> None:
     assert sampler.suggest(0, []) == default_pipeline("knn", "classification", False)
     only_svm = AutoMLSampler(SPACE, 3, task="classification", models=["svm"])
     assert only_svm.warm_start == ["svm"]  # when it is all there is, it starts
+
+
+def test_a_deeper_boosted_tree_counts_as_more_work() -> None:
+    def xgb(n_estimators: int, max_depth: int) -> dict[str, object]:
+        params = default_pipeline("xgboost", "classification", False)
+        return {**params, "n_estimators": n_estimators, "max_depth": max_depth}
+
+    # 40 depth-4 trees took 5 x 2 s: a depth-8 tree costs twice as much, so half as many fit.
+    history = [timed(0, xgb(40, 4), 2.0)]
+    assert CostModel(history, 10.0).frugal(xgb(500, 4))["n_estimators"] == 40
+    assert CostModel(history, 10.0).frugal(xgb(500, 8))["n_estimators"] == 20
+
+    def lgbm(num_leaves: int) -> dict[str, object]:
+        params = default_pipeline("lightgbm", "classification", False)
+        return {**params, "n_estimators": 500, "num_leaves": num_leaves}
+
+    # Leaf-wise trees count their levels: 256 leaves is twice the work of 16.
+    history = [timed(0, {**lgbm(16), "n_estimators": 40}, 2.0)]
+    assert CostModel(history, 10.0).frugal(lgbm(16))["n_estimators"] == 40
+    assert CostModel(history, 10.0).frugal(lgbm(256))["n_estimators"] == 20

@@ -168,9 +168,11 @@ def test_the_sqrt_feature_fraction_stays_within_the_forests_space() -> None:
     assert sqrt_feature_fraction(1515) == pytest.approx(0.0257)
     assert sqrt_feature_fraction(1) == 1.0
     assert sqrt_feature_fraction(10**6) == 0.02  # the space's low bound
-    params = default_pipeline("extra_trees", "classification", False, n_features=100)
-    assert params["max_features"] == pytest.approx(0.1)
+    params = default_pipeline("extra_trees", "classification", False, n_features=400)
+    assert params["max_features"] == pytest.approx(0.05)  # wide data: the sqrt rule
+    narrow = default_pipeline("extra_trees", "classification", False, n_features=40)
+    assert narrow["max_features"] == 0.3  # narrow data: the sqrt rule would read 16 %
     assert (
-        default_pipeline("extra_trees", "regression", False, n_features=100)["max_features"] == 0.5
+        default_pipeline("extra_trees", "regression", False, n_features=400)["max_features"] == 0.5
     )
     assert default_pipeline("random_forest", "classification", False, 100)["max_features"] == 0.25

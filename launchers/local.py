@@ -22,13 +22,12 @@ import shutil
 import socket
 import subprocess
 import sys
-import tempfile
 import threading
 from dataclasses import dataclass
 from multiprocessing.connection import Connection, wait
 from typing import Any
 
-from hpt.data._shared import dumps_shared
+from hpt.data._shared import dumps_shared, shared_directory
 from hpt.errors import ConfigError
 from hpt.events import WORKER_FINAL, decode, lost
 from hpt.launcher import Launcher
@@ -108,7 +107,7 @@ class LocalLauncher(Launcher):
             pass  # the worker died while loading; poll() reports it
 
     def open(self, trainer: Trainer) -> None:
-        self._shared_dir = tempfile.mkdtemp(prefix="hpt-shared-")
+        self._shared_dir = shared_directory()
         self._payload = dumps_shared(trainer, self._shared_dir)
         self._workers = [self._spawn(i) for i in range(self.capacity)]
 

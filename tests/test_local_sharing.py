@@ -3,14 +3,18 @@
 from __future__ import annotations
 
 import os
+import subprocess
+import sys
+import tempfile
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import pytest
 import scipy.sparse as sp
 
 import hpt
-from hpt.data._shared import MIN_BYTES, dumps_shared, loads_shared
+from hpt.data._shared import MIN_BYTES, dumps_shared, loads_shared, shared_directory
 
 
 def test_big_arrays_travel_as_mapped_files(tmp_path: Path) -> None:
@@ -77,3 +81,21 @@ def test_workers_map_the_feature_cache(tmp_path: Path) -> None:
     assert workers
     for worker in workers:  # every worker mapped the one cached matrix, none got a copy
         assert str(entry / "X.npy") in worker.read_text().splitlines()
+
+
+def test_a_killed_drivers_shared_arrays_are_removed_by_the_next_sweep(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
+    ended = subprocess.Popen([sys.executable, "-c", "pass"])
+    ended.wait()
+    stale = tmp_path / f"hpt-shared-{ended.pid}-abc"
+    live = tmp_path / f"hpt-shared-{os.getpid()}-def"
+    older = tmp_path / "hpt-shared-xyz"  # no owner in its name: never removed
+    for directory in (stale, live, older):
+        directory.mkdir()
+        np.save(directory / "array-0.npy", np.zeros(10))
+    made = Path(shared_directory())
+    assert made.parent == tmp_path and made.name.startswith(f"hpt-shared-{os.getpid()}-")
+    assert not stale.exists()
+    assert live.exists() and older.exists()

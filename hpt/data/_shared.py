@@ -16,12 +16,14 @@ import io
 import mmap
 import os
 import pickle
+import shutil
+import tempfile
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-__all__ = ["MIN_BYTES", "dumps_shared", "loads_shared"]
+__all__ = ["MIN_BYTES", "dumps_shared", "loads_shared", "shared_directory"]
 
 MIN_BYTES = 1 << 20  # smaller arrays are cheaper to copy than to map
 
@@ -99,3 +101,33 @@ def dumps_shared(obj: Any, directory: str | os.PathLike[str]) -> bytes:
 def loads_shared(payload: bytes) -> Any:
     """The object :func:`dumps_shared` pickled, its big arrays memory-mapped read-only."""
     return _Unpickler(io.BytesIO(payload)).load()
+
+
+PREFIX = "hpt-shared-"
+
+
+def _owner_gone(name: str) -> bool:
+    """Whether the process that made the shared directory ``name`` has ended."""
+    pid = name[len(PREFIX) :].split("-", 1)[0]
+    if not pid.isdigit():
+        return False  # not one of ours (or of an older hpt): left alone
+    try:
+        os.kill(int(pid), 0)
+    except ProcessLookupError:
+        return True
+    except OSError:
+        return False  # alive, another user's
+    return False
+
+
+def shared_directory() -> str:
+    """A new temporary directory for one sweep's shared arrays, named by this process's id.
+
+    A driver killed with SIGKILL cannot remove its directory, and the arrays in it can be as big
+    as the data, so each new one first removes those whose process has ended.
+    """
+    root = Path(tempfile.gettempdir())
+    for stale in root.glob(f"{PREFIX}*"):
+        if _owner_gone(stale.name):
+            shutil.rmtree(stale, ignore_errors=True)
+    return tempfile.mkdtemp(prefix=f"{PREFIX}{os.getpid()}-")

@@ -205,14 +205,26 @@ def test_on_sparse_data_dense_only_models_are_left_out_unless_allowed(
     assert trial.status.value == "completed" and trial.value is not None and trial.value > 0.9
 
 
-def test_the_extra_trees_warm_start_takes_the_sqrt_of_the_datas_columns(tmp_path: Path) -> None:
+WIDE_SPARSE_DIGITS = """
+import scipy.sparse as sp
+from sklearn.datasets import load_digits
+
+def get_data():
+    X, y = load_digits(return_X_y=True)
+    return sp.hstack([sp.csr_matrix(X[:400])] * 4, format="csr"), y[:400]
+"""
+
+
+def test_the_extra_trees_warm_start_takes_the_sqrt_of_a_wide_datas_columns(
+    tmp_path: Path,
+) -> None:
     result = sweep(
         tmp_path,
-        SPARSE_DIGITS,
+        WIDE_SPARSE_DIGITS,
         {"task": "classification", "iterations": 1, "allowed_models": ["extra_trees"]},
     )
     (trial,) = result.state.ordered()
-    assert trial.params["max_features"] == pytest.approx(8 / 64)  # digits: 64 columns
+    assert trial.params["max_features"] == pytest.approx(16 / 256)  # digits x 4: 256 columns
     assert trial.status.value == "completed"
 
 

@@ -16,8 +16,9 @@ family in the order of ``models`` (but for :data:`NOT_WARM_STARTED`), so every f
 before the search models them. After it, each proposal first draws the family from the families'
 best scores (:mod:`hpt.automl.families`), then its hyperparameters: a neighbour of that family's
 best iteration (:mod:`hpt.automl.local`) while the family has fewer than ``_FAMILY_STARTUP``
-iterations, after that half of the time, otherwise TPE over that family's own trials. Every proposal is made cost-frugal (:mod:`hpt.automl.costs`): its ensemble size grows only
-as fast as completed iterations have measured, and stays within ``allowance`` worker-seconds.
+iterations, after that half of the time, otherwise TPE over that family's own trials. Every
+proposal is made cost-frugal (:mod:`hpt.automl.costs`): its ensemble size grows only as fast as
+completed iterations have measured, and stays within ``allowance`` worker-seconds.
 ``search="random"`` draws families and hyperparameters uniformly instead (a baseline).
 """
 

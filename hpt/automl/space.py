@@ -300,8 +300,8 @@ def default_pipeline(
         # 0.547-0.555) at a third less time. On narrow data the rule reads too few columns:
         # on mc12's 40 dense ones (16 %) it scored 0.017 below 0.3, and local moves outwards
         # from it did not reach the 0.9 fraction that scored best there within 60 s.
-        if family == "extra_trees" and (n_features or 0) >= WIDE_DATA_FEATURES:
-            params["max_features"] = sqrt_feature_fraction(int(n_features or 0))
+        if family == "extra_trees" and n_features is not None and n_features >= WIDE_DATA_FEATURES:
+            params["max_features"] = sqrt_feature_fraction(n_features)
     if family == "sgd":
         params["loss"] = "log_loss" if task == "classification" else "squared_error"
     if preprocess:

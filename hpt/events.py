@@ -32,7 +32,7 @@ class WorkerEvent(enum.StrEnum):
     STARTED = "started"  # pid, host
     FOLD = "fold"  # one CV fold done: FoldResult fields
     REPORT = "report"  # one interval of the primary metric: interval, value[, fold]
-    FINISHED = "finished"  # value, failed_folds, errors, error_types, warnings[, extra]
+    FINISHED = "finished"  # value, failed_folds, errors, error_types, warnings[, extra, artifacts]
     FAILED = "failed"  # error, error_type, traceback
     STOPPED = "stopped"  # the attempt honoured a stop request
     LOST = "lost"  # reason; made up by the launcher

@@ -119,6 +119,7 @@ class Session:
             policy=exp.policy,
             callbacks=hooks,
             sharing=_work_sharing(exp, self.launcher.capacity),
+            artifacts_dir=run_dir / "trials",
         )
         reason: str | None = None
         results: list[TuneResult] = []
@@ -172,7 +173,7 @@ class Session:
         def refit(best: TrialState) -> Any:
             if not (bool(exp.cfg.refit) and self.dataset is not None):
                 return None
-            return exp.kind.refit(exp, self.dataset, dict(best.params), self.run_dir)
+            return exp.kind.refit(exp, self.dataset, dict(best.params), self.run_dir, self.state)
 
         return tune_result(exp, self.run_dir, self.state, reason, refit)
 

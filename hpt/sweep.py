@@ -10,8 +10,10 @@ import logging
 import time
 from collections import deque
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, Protocol
 
+from hpt import artifacts
 from hpt.callbacks import SweepCallback
 from hpt.errors import SweepAborted
 from hpt.events import ATTEMPT_FINAL, lost
@@ -73,6 +75,8 @@ class SweepLoop:
     policy: TerminationPolicy = field(default_factory=NoTerminationPolicy)
     callbacks: list[SweepCallback] = field(default_factory=list)
     sharing: WorkSharing | None = None
+    #: where completed trials' artifacts go (``run_dir/trials``); ``None`` drops them
+    artifacts_dir: Path | None = None
     _running: dict[str, _Running] = field(default_factory=dict)  # by trial id
     # Attempts in flight, by the launcher's id: (attempt number, the trial ids it runs).
     _attempts: dict[str, tuple[int, list[str]]] = field(default_factory=dict)
@@ -219,6 +223,8 @@ class SweepLoop:
                     traceback="\n".join(errors),
                 )
             else:
+                if self.artifacts_dir is not None and event.get("artifacts"):
+                    artifacts.keep(self.artifacts_dir, tid, event["artifacts"])
                 self._record(
                     "completed",
                     trial_id=tid,

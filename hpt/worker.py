@@ -13,6 +13,7 @@ import warnings
 from collections.abc import Mapping
 from typing import Any
 
+from hpt import artifacts
 from hpt.events import WorkerEvent, error_type
 from hpt.trainers import Emit, ShouldStop, Trainer, TrialOutcome, TrialStopped
 from hpt.trainers._base import EmitFor
@@ -106,6 +107,7 @@ def _finished(outcome: TrialOutcome, caught: list[warnings.WarningMessage]) -> d
         "error_types": list(outcome.error_types),
         "warnings": _unique_warnings(caught),
         **({"extra": outcome.extra} if outcome.extra else {}),
+        **({"artifacts": artifacts.encode(outcome.artifacts)} if outcome.artifacts else {}),
     }
 
 

@@ -27,7 +27,10 @@ class TrialOutcome:
 
     ``value`` is the final primary metric; ``failed_folds`` lists folds scored with
     ``error_score`` after raising (their tracebacks in ``errors``, their exception class names in
-    ``error_types``, one per failed fold).
+    ``error_types``, one per failed fold). ``artifacts`` are small files (name -> bytes) the
+    driver keeps in the run dir as ``trials/<trial_id>/<name>`` when the trial completes (the
+    AutoML trainer's out-of-fold predictions); they travel with the final event, so they reach
+    the driver from every compute target.
     """
 
     value: float
@@ -35,6 +38,7 @@ class TrialOutcome:
     errors: tuple[str, ...] = ()
     error_types: tuple[str, ...] = ()
     extra: dict[str, Any] = field(default_factory=dict)
+    artifacts: dict[str, bytes] = field(default_factory=dict)
 
 
 class Trainer(ABC):

@@ -20,6 +20,7 @@ from hpt.trainers.factory import KindCheck, TrainerKind
 if TYPE_CHECKING:
     from hpt.experiment import Experiment
     from hpt.space import SearchSpace
+    from hpt.state import SweepState
     from hpt.trainers._base import Trainer
 
 log = logging.getLogger("hpt")
@@ -197,7 +198,14 @@ class CrossValidationKind(TrainerKind):
         _note_streaming(dataset.X, estimator)
         return trainer
 
-    def refit(self, exp: Experiment, dataset: Any, params: dict[str, Any], run_dir: Path) -> Any:
+    def refit(
+        self,
+        exp: Experiment,
+        dataset: Any,
+        params: dict[str, Any],
+        run_dir: Path,
+        state: SweepState | None = None,
+    ) -> Any:
         from sklearn.base import clone
 
         from hpt.trainers._cv import apply_thread_limit

@@ -26,6 +26,7 @@ if TYPE_CHECKING:
     from hpt.callbacks import SweepCallback
     from hpt.experiment import Experiment
     from hpt.space import SearchSpace
+    from hpt.state import SweepState
     from hpt.trainers._base import Trainer
 
 
@@ -67,9 +68,17 @@ class TrainerKind(ABC):
     def build(self, exp: Experiment, dataset: Any, run_dir: Path | None) -> Trainer:
         """The worker-side trainer over ``dataset`` (``None`` unless :attr:`needs_dataset`)."""
 
-    def refit(self, exp: Experiment, dataset: Any, params: dict[str, Any], run_dir: Path) -> Any:
+    def refit(
+        self,
+        exp: Experiment,
+        dataset: Any,
+        params: dict[str, Any],
+        run_dir: Path,
+        state: SweepState | None = None,
+    ) -> Any:
         """Fit the best configuration on all rows and save it in ``run_dir``; ``None`` if the kind
-        has nothing to refit."""
+        has nothing to refit. ``state`` is the ended sweep's (a kind may refit from several of
+        its trials)."""
         return None
 
     def load_dataset(self, exp: Experiment) -> Any:

@@ -118,10 +118,15 @@ def run_hpt(X: Any, y: np.ndarray, classify: bool, budget: float, work: Path) ->
     )
     wall = time.perf_counter() - started
     trials = result.state.ordered()
+    # With a VotingEnsemble refit (hpt.automl.ensemble) the model is the ensemble: report its
+    # cross-validated score and members, not the best single pipeline's.
+    summary_file = work / "run" / "best_pipeline.json"
+    summary = json.loads(summary_file.read_text()) if summary_file.is_file() else {}
+    ensemble = summary.get("ensemble")
     return {
         "model": result.best_estimator_,
-        "cv_best": result.best_score_,
-        "best": str(result.best_params_),
+        "cv_best": ensemble["score"] if ensemble else result.best_score_,
+        "best": summary["pipeline"] if ensemble else str(result.best_params_),
         "trials": len(trials),
         "completed": sum(t.status.value == "completed" for t in trials),
         "wall": wall,

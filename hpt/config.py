@@ -147,6 +147,7 @@ class AutoMLConfig:
     blocked_models: list[str] | None = None
     preprocess: bool = False
     explain: bool = False
+    enable_voting_ensemble: bool = True  # the best iterations averaged, when that scores better
     search: str = "tpe"  # tpe (adaptive) | random
 
 

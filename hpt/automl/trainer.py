@@ -80,7 +80,7 @@ class AutoMLTrainer(Trainer):
 
     def _fold(
         self, params: dict[str, Any], train: np.ndarray, test: np.ndarray
-    ) -> tuple[float, float, float]:
+    ) -> tuple[float, float, float, np.ndarray]:
         pipeline = build_pipeline(
             params,
             self.task,
@@ -104,7 +104,7 @@ class AutoMLTrainer(Trainer):
         value = score(
             METRICS[self.metric], self.y[test], output, classes=self.classes, y_range=self.y_range
         )
-        return value, fit_time, time.perf_counter() - started
+        return value, fit_time, time.perf_counter() - started, np.asarray(output, dtype=float)
 
     def run(self, spec: TrialSpec, emit: Emit, should_stop: ShouldStop) -> TrialOutcome:
         done = {f.fold: f for f in spec.done_folds}
@@ -113,6 +113,9 @@ class AutoMLTrainer(Trainer):
         failed: list[int] = []
         errors: list[str] = []
         types: list[str] = []
+        # Out-of-fold predictions, kept only when this attempt ran every fold (a resumed
+        # attempt's earlier folds are not here to fill in): the VotingEnsemble's input.
+        oof = self._empty_predictions() if not done else None
         for k, (train, test) in enumerate(self.folds):
             if k in done:
                 continue
@@ -120,7 +123,9 @@ class AutoMLTrainer(Trainer):
                 raise TrialStopped()
             started = time.perf_counter()
             try:
-                value, fit_time, score_time = self._fold(dict(spec.params), train, test)
+                value, fit_time, score_time, output = self._fold(dict(spec.params), train, test)
+                if oof is not None:
+                    oof[test] = output
             except Exception as err:
                 value, fit_time, score_time = float("nan"), time.perf_counter() - started, 0.0
                 failed.append(k)
@@ -137,7 +142,29 @@ class AutoMLTrainer(Trainer):
                     "fold": k,
                 }
             )
-        return TrialOutcome(float(np.mean(scores)), tuple(failed), tuple(errors), tuple(types))
+        kept = {PREDICTIONS: _npy(oof)} if oof is not None and not failed else {}
+        return TrialOutcome(
+            float(np.mean(scores)), tuple(failed), tuple(errors), tuple(types), artifacts=kept
+        )
+
+    def _empty_predictions(self) -> np.ndarray:
+        """NaN for each row (and class): rows outside every test fold (a hold-out) stay NaN."""
+        rows = len(self.y)
+        shape = (rows, len(self.classes)) if self.classes is not None else (rows,)
+        return np.full(shape, np.nan, dtype=np.float32)
+
+
+#: the artifact holding a trial's out-of-fold predictions (float32 .npy: one row per data row,
+#: one column per class for classification; NaN for rows in no test fold)
+PREDICTIONS = "predictions.npy"
+
+
+def _npy(array: np.ndarray) -> bytes:
+    import io
+
+    buffer = io.BytesIO()
+    np.save(buffer, array, allow_pickle=False)
+    return buffer.getvalue()
 
 
 def _align(proba: np.ndarray, fitted: list[Any], classes: list[Any]) -> np.ndarray:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from hpt.automl import AutoMLSampler
+from hpt.automl.kind import ENSEMBLE_RESERVE
 from hpt.compose import compose
 from hpt.errors import ConfigError
 from hpt.experiment import Experiment
@@ -44,9 +45,21 @@ def test_settings_become_the_sweep() -> None:
     assert isinstance(exp.sampler, AutoMLSampler) and "svm" not in exp.sampler.models
     limits = exp.limits
     assert (limits.max_total_runs, limits.trial_timeout_minutes) == (7, 2)
-    assert (limits.max_duration_minutes, limits.stop_at_score) == (30, 0.99)
+    # The VotingEnsemble's refit counts within the experiment's time: the search ends earlier.
+    assert limits.max_duration_minutes == pytest.approx(30 * (1 - ENSEMBLE_RESERVE))
+    assert limits.stop_at_score == 0.99
     assert exp.capacity == 3 and exp.n_folds == 4
     assert exp.space.names == ["model"]
+    alone = Experiment.from_config(
+        compose(
+            [
+                *BASE,
+                "automl.experiment_timeout_minutes=30",
+                "automl.enable_voting_ensemble=false",
+            ]
+        )
+    )
+    assert alone.limits.max_duration_minutes == 30
 
 
 def test_a_validation_split_is_one_fold() -> None:

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -57,6 +58,16 @@ def select(
         best = value
     weights = {t: chosen.count(t) / len(chosen) for t in dict.fromkeys(chosen)}
     return weights, best
+
+
+@dataclass(frozen=True)
+class Ensemble:
+    """The outcome of :func:`select` on a sweep: weights by trial id, the ensemble's CV score
+    and the best single iteration's (in the metric's own sign)."""
+
+    weights: dict[str, float]
+    score: float
+    best_single_score: float
 
 
 class VotingEnsemble:

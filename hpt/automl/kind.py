@@ -40,6 +40,7 @@ from hpt.errors import ConfigError
 from hpt.trainers.factory import KindCheck, TrainerKind
 
 if TYPE_CHECKING:
+    from hpt.automl.ensemble import Ensemble
     from hpt.callbacks import SweepCallback
     from hpt.experiment import Experiment
     from hpt.state import SweepState
@@ -245,32 +246,28 @@ class AutoMLKind(TrainerKind):
         if chosen is None:
             model = self._fit_pipelines(exp, dataset, [params])[0]
         else:
-            weights, score, single = chosen
-            members = [dict(state.trials[t].params) for t in weights]  # type: ignore[union-attr]
+            members = [dict(state.trials[t].params) for t in chosen.weights]  # type: ignore[union-attr]
             model = VotingEnsemble(
-                self._fit_pipelines(exp, dataset, members), list(weights.values()), task
+                self._fit_pipelines(exp, dataset, members), list(chosen.weights.values()), task
             )
-            summary = {
-                "pipeline": "VotingEnsemble: "
-                + " + ".join(
-                    f"{w:.2f} {describe(p)}" for p, w in zip(members, weights.values(), strict=True)
-                ),
-                "params": params,
-                "ensemble": {
-                    "score": score,
-                    "best_single_score": single,
-                    "members": [
-                        {"trial_id": t, "weight": w, "pipeline": describe(p), "params": p}
-                        for (t, w), p in zip(weights.items(), members, strict=True)
-                    ],
-                },
+            summary["pipeline"] = "VotingEnsemble: " + " + ".join(
+                f"{w:.2f} {describe(p)}"
+                for p, w in zip(members, chosen.weights.values(), strict=True)
+            )
+            summary["ensemble"] = {
+                "score": chosen.score,
+                "best_single_score": chosen.best_single_score,
+                "members": [
+                    {"trial_id": t, "weight": w, "pipeline": describe(p), "params": p}
+                    for (t, w), p in zip(chosen.weights.items(), members, strict=True)
+                ],
             }
             log.info(
                 "VotingEnsemble of %d iterations: %s %.4f by CV (the best one: %.4f)",
-                len(weights),
+                len(chosen.weights),
                 exp.metric,
-                score,
-                single,
+                chosen.score,
+                chosen.best_single_score,
             )
         save_model(model, run_dir)
         summary["metric"] = exp.metric
@@ -326,13 +323,13 @@ class AutoMLKind(TrainerKind):
 
     def _ensemble(
         self, exp: Experiment, dataset: Any, state: SweepState, run_dir: Path
-    ) -> tuple[dict[str, float], float, float] | None:
+    ) -> Ensemble | None:
         """Ensemble selection over the best completed iterations that left out-of-fold
-        predictions: (weights by trial id, the ensemble's CV score, the best one's), or ``None``
-        when one pipeline alone scores as well (or the best one has no predictions)."""
-        from hpt.automl.ensemble import CANDIDATES, select
+        predictions, or ``None`` when one pipeline alone scores as well (or the best one has no
+        predictions)."""
+        from hpt.automl.ensemble import CANDIDATES, Ensemble, select
         from hpt.automl.metrics import METRICS, score
-        from hpt.automl.trainer import PREDICTIONS
+        from hpt.automl.trainer import MAX_PREDICTION_VALUES, PREDICTIONS
 
         sign = 1.0 if exp.goal == "maximize" else -1.0
         done = [
@@ -361,6 +358,11 @@ class AutoMLKind(TrainerKind):
             if array.shape[0] == rows:
                 predictions[tid] = array.astype(float)
         if not order or order[0] not in predictions or len(predictions) < 2:
+            log.info(
+                "no VotingEnsemble: the best iterations left no out-of-fold predictions (data "
+                "over %d rows x classes, or iterations resumed part-way)",
+                MAX_PREDICTION_VALUES,
+            )
             return None
         classes, y_range = self._target_facts(exp, dataset.y)
         metric = METRICS[exp.metric]
@@ -374,8 +376,9 @@ class AutoMLKind(TrainerKind):
 
         weights, best = select(predictions, cv_score, order)
         if len(weights) < 2:
+            log.info("no VotingEnsemble: no average of the best iterations scored better by CV")
             return None
-        return weights, sign * best, sign * cv_score(predictions[order[0]])
+        return Ensemble(weights, sign * best, sign * cv_score(predictions[order[0]]))
 
     def explain(self, exp: Experiment, dataset: Any, pipeline: Any, run_dir: Path) -> None:
         from hpt.automl.explain import (

@@ -114,8 +114,9 @@ class AutoMLTrainer(Trainer):
         errors: list[str] = []
         types: list[str] = []
         # Out-of-fold predictions, kept only when this attempt ran every fold (a resumed
-        # attempt's earlier folds are not here to fill in): the VotingEnsemble's input.
-        oof = self._empty_predictions() if not done else None
+        # attempt's earlier folds are not here to fill in) and they are small enough to travel
+        # with an event: the VotingEnsemble's input.
+        oof = self._empty_predictions() if not done and self.keeps_predictions else None
         for k, (train, test) in enumerate(self.folds):
             if k in done:
                 continue
@@ -147,6 +148,13 @@ class AutoMLTrainer(Trainer):
             float(np.mean(scores)), tuple(failed), tuple(errors), tuple(types), artifacts=kept
         )
 
+    @property
+    def keeps_predictions(self) -> bool:
+        """Whether trials return their out-of-fold predictions (at most
+        :data:`MAX_PREDICTION_VALUES` values)."""
+        columns = len(self.classes) if self.classes is not None else 1
+        return len(self.y) * columns <= MAX_PREDICTION_VALUES
+
     def _empty_predictions(self) -> np.ndarray:
         """NaN for each row (and class): rows outside every test fold (a hold-out) stay NaN."""
         rows = len(self.y)
@@ -157,6 +165,9 @@ class AutoMLTrainer(Trainer):
 #: the artifact holding a trial's out-of-fold predictions (float32 .npy: one row per data row,
 #: one column per class for classification; NaN for rows in no test fold)
 PREDICTIONS = "predictions.npy"
+#: above this many values (rows x classes; 8 MB of float32) a trial's predictions are not kept:
+#: each one travels base64 in an event and stays on disk, once per iteration
+MAX_PREDICTION_VALUES = 2_000_000
 
 
 def _npy(array: np.ndarray) -> bytes:

@@ -83,6 +83,30 @@ def test_artifacts_are_written_under_the_trial_and_only_as_plain_file_names(
     assert sorted(p.name for p in tmp_path.rglob("*") if p.is_file()) == ["a.npy"]
 
 
+def test_predictions_too_large_to_travel_are_not_kept(monkeypatch: pytest.MonkeyPatch) -> None:
+    from hpt.automl import trainer as module
+
+    def make(rows: int, classes: np.ndarray | None) -> module.AutoMLTrainer:
+        y = np.zeros(rows)
+        folds = [(np.arange(rows // 2), np.arange(rows // 2, rows))]
+        return module.AutoMLTrainer(
+            np.zeros((rows, 1)),
+            y,
+            folds,
+            task="regression",
+            metric="r2_score",
+            classes=classes,
+            y_range=1.0,
+            seed=0,
+            threads=1,
+        )
+
+    monkeypatch.setattr(module, "MAX_PREDICTION_VALUES", 100)
+    assert make(100, None).keeps_predictions
+    assert not make(101, None).keeps_predictions
+    assert not make(50, np.arange(3)).keeps_predictions  # 150 values: one column per class
+
+
 @pytest.mark.parametrize("enabled", [True, False])
 def test_a_regression_sweep_refits_the_voting_ensemble_of_its_best_iterations(
     tmp_path: Path, enabled: bool

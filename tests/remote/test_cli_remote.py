@@ -24,7 +24,9 @@ def write_conf(root: Path, compute: dict[str, Any]) -> Path:
     (conf / "compute").mkdir(parents=True)
     (conf / "experiment").mkdir()
     (conf / "search_space").mkdir()
-    (conf / "search_space" / "slow.yaml").write_text(f"x: {XS}\npause: 1.2\n")
+    (conf / "search_space" / "slow.yaml").write_text(
+        f"x: {XS}\npause: 2.0\n"
+    )  # room to interrupt under load
     (conf / "compute" / "loopback.yaml").write_text(yaml.safe_dump(compute))
     (conf / "experiment" / "slow.yaml").write_text(
         "# @package _global_\n"

@@ -26,7 +26,7 @@ XS = [0.0, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7]
 def script_config(compute: dict[str, Any]) -> dict[str, Any]:
     return {
         "trainer": {"kind": "script", "script": str(HERE / "slow_train.py")},
-        "search_space": {"x": XS, "pause": 0.7},
+        "search_space": {"x": XS, "pause": 1.5},  # long enough to interrupt under load
         "metric": {"primary_metric": "accuracy", "goal": "maximize"},
         "resources": {"max_concurrent_runs": 1},
         # a secret the remote sweep needs: it must reach the container, and nothing else

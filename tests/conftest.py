@@ -3,6 +3,10 @@
 from __future__ import annotations
 
 import os
+import signal
+import threading
+import warnings
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -18,6 +22,19 @@ def _isolated_data_home(
     """Generated datasets go to a per-session cache, never to the user's home."""
     home = os.environ.get("HPT_TEST_DATA_DIR") or str(tmp_path_factory.getbasetemp() / "hpt-data")
     monkeypatch.setenv("HPT_DATA_DIR", home)
+
+
+@pytest.fixture(autouse=True)
+def _sigint_handler_restored(request: pytest.FixtureRequest) -> Iterator[None]:
+    """A test that leaves Ctrl-C's handler changed (ignored, say) is named in a warning and the
+    handler is put back: children inherit an ignored SIGINT, and the Ctrl-C tests that run later
+    in the same worker would see their sweeps ignore it."""
+    before = signal.getsignal(signal.SIGINT)
+    yield
+    after = signal.getsignal(signal.SIGINT)
+    if after is not before and threading.current_thread() is threading.main_thread():
+        signal.signal(signal.SIGINT, before)
+        warnings.warn(f"{request.node.nodeid} left SIGINT's handler as {after!r}", stacklevel=1)
 
 
 def xgb_wine_config(**overrides: Any) -> dict[str, Any]:

@@ -185,3 +185,14 @@ def prepared(remote_compute: dict[str, Any]) -> dict[str, Any]:
     summary = target.prepare(exp)
     assert TEST_IMAGE.split(":")[0] in summary
     return remote_compute
+
+
+@pytest.fixture(autouse=True)
+def _default_sigint() -> None:
+    """The Ctrl-C tests need Python's own SIGINT handler: pyspark's SparkContext (Spark tests
+    earlier in the same worker, in module-scoped fixtures) installs its own and leaves it."""
+    import signal
+    import threading
+
+    if threading.current_thread() is threading.main_thread():
+        signal.signal(signal.SIGINT, signal.default_int_handler)

@@ -85,13 +85,9 @@ class VotingEnsemble:
             self.classes_ = np.asarray(self.members[0].classes_)
 
     def _member_proba(self, member: Any, X: Any) -> np.ndarray:
-        from hpt.automl.trainer import _align
+        from hpt.automl.trainer import _align, class_probabilities
 
-        if hasattr(member, "predict_proba"):
-            proba = np.asarray(member.predict_proba(X), dtype=float)
-        else:  # SGD with a hinge-like loss: one-hot of the predicted class
-            classes = list(member.classes_)
-            proba = np.eye(len(classes))[[classes.index(c) for c in member.predict(X)]]
+        proba = np.asarray(class_probabilities(member, X), dtype=float)
         return _align(proba, list(member.classes_), list(self.classes_))
 
     def predict_proba(self, X: Any) -> np.ndarray:

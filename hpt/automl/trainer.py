@@ -39,13 +39,18 @@ def is_sparse(X: Any) -> bool:
 def predict_for(metric_name: str, pipeline: Any, X: Any) -> Any:
     """What the metric scores: class probabilities (classification) or predictions."""
     if METRICS[metric_name].task == "classification":
-        if hasattr(pipeline, "predict_proba"):
-            return pipeline.predict_proba(X)
-        # SGD with a hinge-like loss has no probabilities: one-hot of the predicted class.
-        classes = list(pipeline.classes_)
-        predicted = pipeline.predict(X)
-        return np.eye(len(classes))[[classes.index(c) for c in predicted]]
+        return class_probabilities(pipeline, X)
     return pipeline.predict(X)
+
+
+def class_probabilities(pipeline: Any, X: Any) -> Any:
+    """``predict_proba``; for a classifier without it (SGD with a hinge-like loss), one-hot of
+    the predicted class."""
+    if hasattr(pipeline, "predict_proba"):
+        return pipeline.predict_proba(X)
+    classes = list(pipeline.classes_)
+    predicted = pipeline.predict(X)
+    return np.eye(len(classes))[[classes.index(c) for c in predicted]]
 
 
 class AutoMLTrainer(Trainer):

@@ -38,6 +38,7 @@ import logging
 import os
 import queue
 import secrets
+import signal
 import socket
 import tempfile
 import threading
@@ -131,6 +132,10 @@ class SparkLauncher(Launcher):
         self._capacity = int(capacity) if capacity else None
         self._sc: SparkContext | None = spark_context
         self._owns_context = False
+        # pyspark's SparkContext installs its own SIGINT handler (cancel all jobs, then raise
+        # KeyboardInterrupt) and leaves it installed after stop(); the one it replaced is put
+        # back when the context we started is stopped.
+        self._sigint_before: Any = None
         self.session_seconds: float | None = None  # time to start the SparkContext, if we did
         self._broadcast: Any = None
         self._server: EventServer | None = None
@@ -205,9 +210,15 @@ class SparkLauncher(Launcher):
             self._sc = active
             return active
         started = time.perf_counter()
-        sc = start_context(
-            self.master, self.app_name, self._spark_conf(), self.log_file, self.log_level
-        )
+        if threading.current_thread() is threading.main_thread():
+            self._sigint_before = signal.getsignal(signal.SIGINT)
+        try:
+            sc = start_context(
+                self.master, self.app_name, self._spark_conf(), self.log_file, self.log_level
+            )
+        except BaseException:
+            self._restore_sigint()
+            raise
         self.session_seconds = time.perf_counter() - started
         self._sc, self._owns_context = sc, True
         return sc
@@ -311,6 +322,12 @@ class SparkLauncher(Launcher):
         if self._owns_context and self._sc is not None:
             self._sc.stop()
             self._sc = None
+            self._restore_sigint()
+
+    def _restore_sigint(self) -> None:
+        before, self._sigint_before = self._sigint_before, None
+        if before is not None and threading.current_thread() is threading.main_thread():
+            signal.signal(signal.SIGINT, before)
 
     # -- job threads ------------------------------------------------------------------------
     def _spawn_job_thread(self) -> None:

@@ -6,11 +6,13 @@ reference (the executors import this module), like any user's trainer would.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import socket
 import sys
 import time
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -398,10 +400,41 @@ def test_executors_without_hpt_fail_at_session_start(
     python.chmod(0o755)
     compute = spark_compute("local[1]", conf={"spark.pyspark.python": str(python)})
     cfg = xgb_wine_config(compute=compute, refit=False)
-    with pytest.raises(ConfigError, match="the Spark executors cannot run hpt") as raised:
-        hpt.tune(cfg, run_dir=tmp_path / "run")
+    with _own_sigint_handler() as mine:
+        with pytest.raises(ConfigError, match="the Spark executors cannot run hpt") as raised:
+            hpt.tune(cfg, run_dir=tmp_path / "run")
+        assert signal.getsignal(signal.SIGINT) is mine  # pyspark's handler is not left behind
     assert "ModuleNotFoundError: No module named" in str(raised.value)
     assert not _events(tmp_path / "run", "started")
+
+
+def test_a_sweep_that_starts_spark_puts_back_the_sigint_handler(
+    spark_without_context: None, tmp_path: Path
+) -> None:
+    """pyspark's SparkContext installs its own SIGINT handler and leaves it after stop(): in a
+    notebook, Ctrl-C after a ``compute=spark`` sweep would call into the stopped context. The
+    launcher that started the context puts the caller's handler back."""
+    from pyspark import SparkContext
+
+    cfg = xgb_wine_config(compute=spark_compute("local[1]"), refit=False)
+    cfg["search_space"] = {"max_depth": [2], "n_estimators": [5]}
+    with _own_sigint_handler() as mine:
+        result = hpt.tune(cfg, run_dir=tmp_path / "run")
+        assert signal.getsignal(signal.SIGINT) is mine
+    assert [t.status for t in result.state.ordered()] == [TrialStatus.COMPLETED]
+    assert SparkContext._active_spark_context is None
+
+
+@contextlib.contextmanager
+def _own_sigint_handler() -> Iterator[Callable[..., None]]:
+    def mine(signum: int, frame: Any) -> None:
+        raise KeyboardInterrupt
+
+    before = signal.signal(signal.SIGINT, mine)
+    try:
+        yield mine
+    finally:
+        signal.signal(signal.SIGINT, before)
 
 
 def test_a_local_sweep_resumes_quietly_on_spark(tmp_path: Path) -> None:

@@ -177,10 +177,12 @@ class AutoMLKind(TrainerKind):
         else:
             dataset = super().load_dataset(exp)
         from hpt.automl.sampler import AutoMLSampler
+        from hpt.automl.trainer import is_sparse
 
         _leave_out_dense_only(exp, dataset)
         if isinstance(exp.sampler, AutoMLSampler):
             exp.sampler.n_features = int(dataset.X.shape[1])
+            exp.sampler.sparse = is_sparse(dataset.X)
         return dataset
 
     @staticmethod

@@ -83,6 +83,9 @@ class AutoMLSampler(Sampler):
         #: The data's column count, set when the data is loaded (see
         #: :meth:`hpt.automl.kind.AutoMLKind.load_dataset`); it shapes one warm-start default.
         self.n_features: int | None = None
+        #: Whether the data is a sparse matrix (set with ``n_features``); it picks the linear
+        #: and distance families' warm-start scaler.
+        self.sparse = False
 
     @property
     def warm_start(self) -> list[str]:
@@ -151,7 +154,9 @@ class AutoMLSampler(Sampler):
     def suggest(self, number: int, history: Sequence[TrialRecord]) -> dict[str, Any] | None:
         warm = self.warm_start
         if self.search == "tpe" and number < len(warm):
-            return default_pipeline(warm[number], self.task, self.preprocess, self.n_features)
+            return default_pipeline(
+                warm[number], self.task, self.preprocess, self.n_features, sparse=self.sparse
+            )
         import optuna
 
         optuna.logging.set_verbosity(optuna.logging.WARNING)

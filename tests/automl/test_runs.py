@@ -205,6 +205,27 @@ def test_on_sparse_data_dense_only_models_are_left_out_unless_allowed(
     assert trial.status.value == "completed" and trial.value is not None and trial.value > 0.9
 
 
+def test_on_sparse_data_the_linear_warm_start_scales_by_max_abs(tmp_path: Path) -> None:
+    """Scaling without centering blows up rare one-hot columns; on sparse data the warm start
+    of the scaled families uses max-abs scaling (on dense data, standardizing)."""
+    result = sweep(
+        tmp_path,
+        SPARSE_DIGITS,
+        {
+            "task": "classification",
+            "iterations": 2,
+            "allowed_models": ["logistic_regression", "sgd"],
+            "max_concurrent_iterations": 1,
+        },
+    )
+    trials = result.state.ordered()
+    assert [(t.params["model"], t.params["scaler"]) for t in trials] == [
+        ("logistic_regression", "maxabs"),
+        ("sgd", "maxabs"),
+    ]
+    assert all(t.status.value == "completed" for t in trials)
+
+
 WIDE_SPARSE_DIGITS = """
 import scipy.sparse as sp
 from sklearn.datasets import load_digits

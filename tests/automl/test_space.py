@@ -176,3 +176,10 @@ def test_the_sqrt_feature_fraction_stays_within_the_forests_space() -> None:
         default_pipeline("extra_trees", "regression", False, n_features=400)["max_features"] == 0.5
     )
     assert default_pipeline("random_forest", "classification", False, 100)["max_features"] == 0.25
+
+
+def test_the_warm_start_scales_sparse_data_by_max_abs() -> None:
+    for family in ("logistic_regression", "sgd", "svm", "knn", "linear_regression"):
+        assert default_pipeline(family, "classification", False)["scaler"] == "standard"
+        assert default_pipeline(family, "classification", False, sparse=True)["scaler"] == "maxabs"
+    assert default_pipeline("xgboost", "classification", False, sparse=True)["scaler"] == "none"

@@ -13,6 +13,7 @@ import json
 import os
 import re
 import shutil
+import signal
 import socket
 import subprocess
 import sys
@@ -193,7 +194,11 @@ class SparkSessions:
             ui=False,
             log_file=str(self.directory / f"spark-{kind}.log"),
         )
+        before = signal.getsignal(signal.SIGINT)
         sc = self.launcher.context()
+        # The shared contexts outlive a test: put Python's handler back at once (pyspark installs
+        # its own) so Ctrl-C tests that later run in this worker see a KeyboardInterrupt.
+        signal.signal(signal.SIGINT, before)
         if kind == STANDALONE:
             _wait_for_executors(sc, 2)
             assert self.launcher.capacity == 2

@@ -252,9 +252,17 @@ def print_summary(rows: list[dict[str, Any]]) -> None:
             wins = sum(
                 v.get("hpt", -math.inf) >= v.get("flaml", math.inf) for v in by_split.values()
             )
+            # The standard error of the paired per-split difference: one split's test rows move
+            # a score by more than the systems differ, so a mean alone says little.
+            paired = [v["hpt"] - v["flaml"] for v in by_split.values() if len(v) == 2]
+            se = (
+                f" (+- {float(np.std(paired, ddof=1)) / math.sqrt(len(paired)):.4f})"
+                if len(paired) > 1
+                else ""
+            )
             print(
                 f"{dataset:<12}{budget:>7g}  hpt - FLAML: {metric} "
-                f"{means['hpt'][0] - means['flaml'][0]:+.4f}, {second} "
+                f"{means['hpt'][0] - means['flaml'][0]:+.4f}{se}, {second} "
                 f"{means['hpt'][1] - means['flaml'][1]:+.4f}; hpt won {wins}/{len(by_split)}",
                 flush=True,
             )

@@ -189,8 +189,9 @@ def prepared(remote_compute: dict[str, Any]) -> dict[str, Any]:
 
 @pytest.fixture(autouse=True)
 def _default_sigint() -> None:
-    """The Ctrl-C tests need Python's own SIGINT handler: pyspark's SparkContext (Spark tests
-    earlier in the same worker, in module-scoped fixtures) installs its own and leaves it."""
+    """The Ctrl-C tests need Python's own SIGINT handler. The Spark launcher and the shared test
+    SparkContexts now put back the one pyspark installs; this stays as a guard, because the
+    fresh-clone failures it was added for were never traced to a cause."""
     import signal
     import threading
 

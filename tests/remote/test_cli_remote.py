@@ -24,9 +24,8 @@ def write_conf(root: Path, compute: dict[str, Any]) -> Path:
     (conf / "compute").mkdir(parents=True)
     (conf / "experiment").mkdir()
     (conf / "search_space").mkdir()
-    (conf / "search_space" / "slow.yaml").write_text(
-        f"x: {XS}\npause: 2.0\n"
-    )  # room to interrupt under load
+    # Trials of 2 s: room to interrupt the sweep mid-way even on a loaded machine.
+    (conf / "search_space" / "slow.yaml").write_text(f"x: {XS}\npause: 2.0\n")
     (conf / "compute" / "loopback.yaml").write_text(yaml.safe_dump(compute))
     (conf / "experiment" / "slow.yaml").write_text(
         "# @package _global_\n"

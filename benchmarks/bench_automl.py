@@ -49,11 +49,13 @@ def load(name: str) -> tuple[Any, np.ndarray]:
     from sklearn import datasets
 
     if name == "mc12":
-        return datasets.make_classification(
+        X, y = datasets.make_classification(
             5000, 40, n_informative=15, n_classes=12, random_state=0
         )
+        return X, np.asarray(y)
     if name == "friedman":
-        return datasets.make_friedman1(5000, n_features=30, noise=3.0, random_state=0)
+        X, y = datasets.make_friedman1(5000, n_features=30, noise=3.0, random_state=0)
+        return X, np.asarray(y)
     from omegaconf import OmegaConf
 
     from hpt.config import DatasetConfig
@@ -150,9 +152,11 @@ def print_iterations(run_dir: Path) -> None:
 
 
 def run_flaml(X: Any, y: np.ndarray, classify: bool, budget: float) -> dict[str, Any]:
-    from flaml import AutoML
+    import importlib
 
-    automl = AutoML()
+    # flaml ships no type hints: reach it as Any rather than silence each use.
+    flaml: Any = importlib.import_module("flaml")
+    automl = flaml.AutoML()
     started = time.perf_counter()
     automl.fit(
         X,
@@ -296,13 +300,14 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.WARNING, format="%(message)s")
     logging.getLogger("flaml").setLevel(logging.WARNING)
-    import flaml
+    from importlib.metadata import version
+
     import sklearn
     from sklearn.model_selection import train_test_split
 
     print(
         f"# machine: {platform.processor() or platform.machine()}, Python {sys.version.split()[0]}, "
-        f"scikit-learn {sklearn.__version__}, flaml {flaml.__version__}",
+        f"scikit-learn {sklearn.__version__}, flaml {version('flaml')}",
         flush=True,
     )
     data = {}

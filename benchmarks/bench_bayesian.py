@@ -40,7 +40,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 os.environ.setdefault("OMP_NUM_THREADS", "1")
 
@@ -88,7 +88,9 @@ def hartmann6(params: dict[str, Any]) -> float:
 def branin(params: dict[str, Any]) -> float:
     x1, x2 = params["x1"], params["x2"]
     b, c = 5.1 / (4 * math.pi**2), 5 / math.pi
-    return (x2 - b * x1**2 + c * x1 - 6) ** 2 + 10 * (1 - 1 / (8 * math.pi)) * math.cos(x1) + 10
+    return float(
+        (x2 - b * x1**2 + c * x1 - 6) ** 2 + 10 * (1 - 1 / (8 * math.pi)) * math.cos(x1) + 10
+    )
 
 
 class XGBoostProblem:
@@ -117,7 +119,7 @@ class Problem:
     name: str
     space: dict[str, Any]
     objective: Callable[[dict[str, Any]], float]
-    goal: str  # minimize | maximize
+    goal: Literal["minimize", "maximize"]
     optimum: str
 
 
@@ -213,6 +215,7 @@ def run(method: str, problem: Problem, seed: int, trials: int, workers: int) -> 
         return run_hpt(sampler, problem, trials, workers)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
+        engine: optuna.samplers.BaseSampler
         if method == "optuna-tpe":
             engine = optuna.samplers.TPESampler(seed=seed)
         else:

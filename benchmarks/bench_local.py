@@ -18,6 +18,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -34,7 +35,7 @@ GRID = {
 }
 
 
-def make_data(n_devices: int, work: Path) -> tuple[object, np.ndarray]:
+def make_data(n_devices: int, work: Path) -> tuple[Any, np.ndarray]:
     from hpt.data import talkingdata
 
     directory = talkingdata.generate(work / "talkingdata", n_devices, seed=0)
@@ -105,7 +106,7 @@ def main() -> int:
         X, y = make_data(args.n_devices, work)
         print(
             f"# data: TalkingData-shaped, n_devices={args.n_devices}, X {X.shape}, {len(set(y))} classes"
-        )  # type: ignore[attr-defined]
+        )
         times: dict[str, float] = {}
         scores: dict[str, list[float]] = {}
         mean_fit = 0.0

@@ -91,7 +91,7 @@ def main() -> int:
         os.environ["HPT_DATA_DIR"] = str(work / "hpt-data")  # a feature cache of this run only
         X, y = make_data(args.n_devices, work)
         prime_feature_cache(args.n_devices, work)
-        print(f"# data: n_devices={args.n_devices}, X {X.shape}, {len(set(y))} classes")  # type: ignore[attr-defined]
+        print(f"# data: n_devices={args.n_devices}, X {X.shape}, {len(set(y))} classes")
         times: dict[str, list[float]] = {way: [] for way in WAYS}
         scores: dict[str, list[float]] = {}
         mean_fit = 0.0

@@ -5,9 +5,9 @@ cd "$(dirname "$0")/.."
 bash scripts/setup.sh
 echo "== ruff"
 .venv/bin/ruff check hpt launchers tests benchmarks
-.venv/bin/ruff format --check hpt launchers
+.venv/bin/ruff format --check hpt launchers benchmarks
 echo "== mypy"
-.venv/bin/mypy hpt launchers
+.venv/bin/mypy hpt launchers benchmarks
 echo "== pytest"
 # Three xdist workers on two cores: much of the suite waits on process and service start-up
 # (interpreters, JVMs, sshd, podman, Chromium), so a third worker keeps the cores busy. Files that

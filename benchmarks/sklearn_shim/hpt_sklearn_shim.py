@@ -111,8 +111,8 @@ class RandomizedSearchCV(hpt.spark.RandomizedSearchCV):
 
 
 for _module in (sklearn.model_selection, sklearn.model_selection._search):
-    _module.GridSearchCV = GridSearchCV  # type: ignore[attr-defined]
-    _module.RandomizedSearchCV = RandomizedSearchCV  # type: ignore[attr-defined]
+    _module.GridSearchCV = GridSearchCV
+    _module.RandomizedSearchCV = RandomizedSearchCV
 
 
 def pytest_unconfigure(config: Any) -> None:

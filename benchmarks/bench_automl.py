@@ -42,7 +42,19 @@ from typing import Any
 
 import numpy as np
 
+DATASETS = ("mc12", "friedman", "talkingdata")
 CLASSIFICATION = {"mc12", "talkingdata"}
+
+
+def positive_seconds(text: str) -> float:
+    """``--budgets``' type: a time budget in seconds, > 0."""
+    try:
+        value = float(text)
+    except ValueError:
+        value = math.nan
+    if not value > 0:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number of seconds > 0; use e.g. 60")
+    return value
 
 
 def load(name: str) -> tuple[Any, np.ndarray]:
@@ -274,8 +286,8 @@ def print_summary(rows: list[dict[str, Any]]) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--budgets", type=float, nargs="+", default=[60, 180])
-    parser.add_argument("--datasets", nargs="+", default=["mc12", "friedman", "talkingdata"])
+    parser.add_argument("--budgets", type=positive_seconds, nargs="+", default=[60, 180])
+    parser.add_argument("--datasets", nargs="+", choices=DATASETS, default=list(DATASETS))
     parser.add_argument(
         "--systems",
         nargs="+",
